@@ -1,0 +1,7 @@
+# Script mode: turn SRC into a C array SYM in DST.
+file(READ ${SRC} hex HEX)
+string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," body "${hex}")
+string(REGEX REPLACE "(0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,)" "\\1\n" body "${body}")
+file(SIZE ${SRC} n)
+file(WRITE ${DST} "/* generated from ${SRC}; do not edit */\n"
+  "const char ${SYM}[] = {\n${body}0x00};\nconst unsigned long ${SYM}_len = ${n};\n")

@@ -1,0 +1,217 @@
+/* cudnn.c — the cuDNN baseline through its legacy convolution API, resolved with dlsym (see
+ * cudnn.h). Only the dozen entry points used are declared here, with the enum values we pass, so the
+ * build needs no cuDNN headers and the worker no cuDNN at link time.
+ *
+ * cuDNN uses the CUDA runtime, which attaches to the device's primary context: the worker makes
+ * that context current (cudrv_open_device), so cuDNN and our driver-API code share memory and
+ * streams. */
+#include "cudnn.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cudrv.h"
+
+enum { DNN_DATA_FLOAT = 0, DNN_DATA_HALF = 2, DNN_DATA_BF16 = 9, DNN_NCHW = 0, DNN_XCORR = 1 };
+enum { DNN_DEFAULT_MATH = 0, DNN_FMA_MATH = 3 };
+
+struct dnn_perf {   /* cudnnConvolutionFwdAlgoPerf_t */
+    int algo;
+    int status;
+    float time;
+    size_t memory;
+    int determinism;
+    int math;
+    int reserved[3];
+};
+
+#define DNN_FUNCS(X)                                                                               \
+    X(int, cudnnGetVersion_, (void), "cudnnGetVersion")                                          \
+    X(const char *, cudnnGetErrorString, (int), "cudnnGetErrorString")                         \
+    X(int, cudnnCreate, (void **), "cudnnCreate")                                                 \
+    X(int, cudnnDestroy, (void *), "cudnnDestroy")                                                \
+    X(int, cudnnSetStream, (void *, CUstream), "cudnnSetStream")                                  \
+    X(int, cudnnCreateTensorDescriptor, (void **), "cudnnCreateTensorDescriptor")                 \
+    X(int, cudnnDestroyTensorDescriptor, (void *), "cudnnDestroyTensorDescriptor")                \
+    X(int, cudnnSetTensor4dDescriptor, (void *, int, int, int, int, int, int), "cudnnSetTensor4dDescriptor") \
+    X(int, cudnnCreateFilterDescriptor, (void **), "cudnnCreateFilterDescriptor")                 \
+    X(int, cudnnDestroyFilterDescriptor, (void *), "cudnnDestroyFilterDescriptor")                \
+    X(int, cudnnSetFilter4dDescriptor, (void *, int, int, int, int, int, int), "cudnnSetFilter4dDescriptor") \
+    X(int, cudnnCreateConvolutionDescriptor, (void **), "cudnnCreateConvolutionDescriptor")       \
+    X(int, cudnnDestroyConvolutionDescriptor, (void *), "cudnnDestroyConvolutionDescriptor")      \
+    X(int, cudnnSetConvolution2dDescriptor, (void *, int, int, int, int, int, int, int, int),     \
+      "cudnnSetConvolution2dDescriptor")                                                          \
+    X(int, cudnnSetConvolutionGroupCount, (void *, int), "cudnnSetConvolutionGroupCount")         \
+    X(int, cudnnSetConvolutionMathType, (void *, int), "cudnnSetConvolutionMathType")             \
+    X(int, cudnnGetConvolutionForwardAlgorithmMaxCount, (void *, int *),                          \
+      "cudnnGetConvolutionForwardAlgorithmMaxCount")                                              \
+    X(int, cudnnGetConvolutionForwardWorkspaceSize, (void *, void *, void *, void *, void *, int, size_t *), \
+      "cudnnGetConvolutionForwardWorkspaceSize")                                                  \
+    X(int, cudnnFindConvolutionForwardAlgorithmEx,                                                \
+      (void *, void *, const void *, void *, const void *, void *, void *, void *, int, int *,     \
+       struct dnn_perf *, void *, size_t), "cudnnFindConvolutionForwardAlgorithmEx")              \
+    X(int, cudnnConvolutionForward,                                                               \
+      (void *, const void *, void *, const void *, void *, const void *, void *, int, void *, size_t, \
+       const void *, void *, void *), "cudnnConvolutionForward")                                  \
+    X(int, cudnnAddTensor, (void *, const void *, void *, const void *, const void *, void *, void *), \
+      "cudnnAddTensor")
+
+static struct {
+#define DNN_MEMBER(ret, name, args, sym) ret(*name) args;
+    DNN_FUNCS(DNN_MEMBER)
+#undef DNN_MEMBER
+    void *lib;
+    int version;
+} dnn;
+
+int cudnn_load(int *version, struct err *e)
+{
+    if (!dnn.lib) {
+        const char *env = getenv("KGRADE_CUDNN_LIB");
+        const char *names[] = {env, "libcudnn.so.9", "libcudnn.so"};
+        char why[256] = "";
+        void *lib = NULL;
+        for (size_t i = 0; i < sizeof names / sizeof names[0] && !lib; i++) {
+            if (!names[i] || !*names[i])
+                continue;
+            if (!(lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL)))
+                snprintf(why, sizeof why, "%s", dlerror());
+        }
+        if (!lib)
+            return err_set(e, ERR_UNSUPPORTED, "", "cuDNN absent: %s", why);
+#define DNN_RESOLVE(ret, name, args, sym)                                                          \
+    if (!(*(void **)&dnn.name = dlsym(lib, sym))) {                                                \
+        dlclose(lib);                                                                              \
+        return err_set(e, ERR_UNSUPPORTED, "", "cuDNN lacks %s", sym);                             \
+    }
+        DNN_FUNCS(DNN_RESOLVE)
+#undef DNN_RESOLVE
+        dnn.lib = lib;
+        dnn.version = dnn.cudnnGetVersion_();
+    }
+    if (version)
+        *version = dnn.version;
+    return 0;
+}
+
+#define DNN_CHECK(call)                                                                            \
+    do {                                                                                           \
+        int dnn_rc_ = (call);                                                                      \
+        if (dnn_rc_ != 0) {                                                                        \
+            rc = err_set(e, ERR_CUDA, "", "%.*s: %s (%d) at cudnn.c:%d", (int)strcspn(#call, "("), \
+                         #call, dnn.cudnnGetErrorString(dnn_rc_), dnn_rc_, __LINE__);              \
+            goto out;                                                                              \
+        }                                                                                          \
+    } while (0)
+
+static int dnn_type(enum spec_dtype t)
+{
+    return t == SPEC_F16 ? DNN_DATA_HALF : t == SPEC_BF16 ? DNN_DATA_BF16 : DNN_DATA_FLOAT;
+}
+
+int cudnn_conv_init(struct cudnn_conv *c, const struct conv_spec *s, bool tf32, CUdeviceptr x, CUdeviceptr w,
+                    CUdeviceptr y, CUstream st, struct err *e)
+{
+    int rc = 0;
+    struct dnn_perf *perf = NULL;
+    memset(c, 0, sizeof *c);
+    c->tf32 = tf32;
+    if ((rc = cudnn_load(NULL, e)))
+        return rc;
+    struct spec_derived d;
+    spec_derive(s, &d);
+    int t = dnn_type(s->dtype);
+    DNN_CHECK(dnn.cudnnCreate(&c->handle));
+    DNN_CHECK(dnn.cudnnSetStream(c->handle, st));
+    DNN_CHECK(dnn.cudnnCreateTensorDescriptor(&c->xd));
+    DNN_CHECK(dnn.cudnnCreateTensorDescriptor(&c->yd));
+    DNN_CHECK(dnn.cudnnCreateTensorDescriptor(&c->bd));
+    DNN_CHECK(dnn.cudnnCreateFilterDescriptor(&c->wd));
+    DNN_CHECK(dnn.cudnnCreateConvolutionDescriptor(&c->cd));
+    DNN_CHECK(dnn.cudnnSetTensor4dDescriptor(c->xd, DNN_NCHW, t, (int)s->n, (int)s->c_in, (int)s->h, (int)s->w));
+    DNN_CHECK(dnn.cudnnSetTensor4dDescriptor(c->yd, DNN_NCHW, t, (int)s->n, (int)s->c_out, (int)d.h_out,
+                                             (int)d.w_out));
+    DNN_CHECK(dnn.cudnnSetTensor4dDescriptor(c->bd, DNN_NCHW, t, 1, (int)s->c_out, 1, 1));
+    DNN_CHECK(dnn.cudnnSetFilter4dDescriptor(c->wd, t, DNN_NCHW, (int)s->c_out, (int)(s->c_in / s->groups),
+                                             (int)s->kh, (int)s->kw));
+    DNN_CHECK(dnn.cudnnSetConvolution2dDescriptor(c->cd, (int)s->pad_h, (int)s->pad_w, (int)s->stride_h,
+                                                  (int)s->stride_w, (int)s->dil_h, (int)s->dil_w, DNN_XCORR,
+                                                  DNN_DATA_FLOAT));
+    DNN_CHECK(dnn.cudnnSetConvolutionGroupCount(c->cd, (int)s->groups));
+    DNN_CHECK(dnn.cudnnSetConvolutionMathType(c->cd, tf32 ? DNN_DEFAULT_MATH : DNN_FMA_MATH));
+
+    /* workspace: the largest any algorithm asks for, capped at 4 GiB */
+    int maxalgo = 0;
+    DNN_CHECK(dnn.cudnnGetConvolutionForwardAlgorithmMaxCount(c->handle, &maxalgo));
+    size_t ws = 0;
+    for (int a = 0; a < maxalgo; a++) {
+        size_t sz = 0;
+        if (dnn.cudnnGetConvolutionForwardWorkspaceSize(c->handle, c->xd, c->wd, c->cd, c->yd, a, &sz) == 0 &&
+            sz > ws && sz <= (4ull << 30))
+            ws = sz;
+    }
+    if (ws)
+        CU_CHECK(cu.cuMemAlloc(&c->ws, ws));
+    c->ws_bytes = ws;
+    if (!(perf = calloc((size_t)maxalgo + 1, sizeof *perf))) {
+        rc = err_set(e, ERR_NOMEM, "", "out of memory");
+        goto out;
+    }
+    int got = 0;
+    DNN_CHECK(dnn.cudnnFindConvolutionForwardAlgorithmEx(c->handle, c->xd, (const void *)x, c->wd,
+                                                         (const void *)w, c->cd, c->yd, (void *)y, maxalgo,
+                                                         &got, perf, (void *)c->ws, ws));
+    int best = -1;
+    for (int i = 0; i < got && best < 0; i++)   /* sorted fastest first */
+        if (perf[i].status == 0 && (tf32 || perf[i].math == DNN_FMA_MATH))
+            best = i;
+    if (best < 0) {
+        rc = err_set(e, ERR_UNSUPPORTED, "", "cuDNN found no %s algorithm for this problem",
+                     tf32 ? "TF32" : "strict FP32");
+        goto out;
+    }
+    c->algo = perf[best].algo;
+    c->math = perf[best].math;
+    c->search_ms = perf[best].time;
+    DNN_CHECK(dnn.cudnnSetConvolutionMathType(c->cd, c->math));
+out:
+    free(perf);
+    if (rc)
+        cudnn_conv_free(c);
+    return rc;
+}
+
+int cudnn_conv_run(struct cudnn_conv *c, CUdeviceptr x, CUdeviceptr w, CUdeviceptr b, CUdeviceptr y, struct err *e)
+{
+    int rc = 0;
+    const float one = 1.0f, zero = 0.0f;
+    DNN_CHECK(dnn.cudnnConvolutionForward(c->handle, &one, c->xd, (const void *)x, c->wd, (const void *)w, c->cd,
+                                          c->algo, (void *)c->ws, c->ws_bytes, &zero, c->yd, (void *)y));
+    if (b)
+        DNN_CHECK(dnn.cudnnAddTensor(c->handle, &one, c->bd, (const void *)b, &one, c->yd, (void *)y));
+out:
+    return rc;
+}
+
+void cudnn_conv_free(struct cudnn_conv *c)
+{
+    if (!c || !dnn.lib)
+        return;
+    if (c->cd)
+        dnn.cudnnDestroyConvolutionDescriptor(c->cd);
+    if (c->wd)
+        dnn.cudnnDestroyFilterDescriptor(c->wd);
+    if (c->xd)
+        dnn.cudnnDestroyTensorDescriptor(c->xd);
+    if (c->yd)
+        dnn.cudnnDestroyTensorDescriptor(c->yd);
+    if (c->bd)
+        dnn.cudnnDestroyTensorDescriptor(c->bd);
+    if (c->handle)
+        dnn.cudnnDestroy(c->handle);
+    if (c->ws)
+        cu.cuMemFree(c->ws);
+    memset(c, 0, sizeof *c);
+}

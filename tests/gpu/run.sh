@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The GPU round: build, run the GPU tests, the reference self-check and the benchmark, print a short
+# table last. Full logs and JSON go to $OUT (default ./gpu-out). Run from the repository root on a
+# machine with a GPU; set KGRADE_SWEEP=1 to also time the reference's tile variants.
+set -uo pipefail
+OUT=${OUT:-$PWD/gpu-out}
+mkdir -p "$OUT"
+export KGRADE_CACHE_DIR=${KGRADE_CACHE_DIR:-$PWD/build/cache}
+BIN=build/bin/kgrade-worker
+
+{
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DKGRADE_WERROR=ON &&
+  cmake --build build -j"$(nproc)"
+} >"$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
+
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu,power.draw --format=csv \
+  >"$OUT/device.txt" 2>&1
+$BIN info >"$OUT/info.json" 2>&1
+(cd build && ctest -L gpu --output-on-failure) >"$OUT/ctest_gpu.log" 2>&1
+ctest_rc=$?
+$BIN selfcheck --shapes tests/data/gpu_shapes.txt >"$OUT/selfcheck.json" 2>"$OUT/selfcheck.log"
+self_rc=$?
+$BIN bench ${KGRADE_BENCH_IDS:-} >"$OUT/bench.json" 2>"$OUT/bench.log"
+bench_rc=$?
+if [ "${KGRADE_SWEEP:-0}" = 1 ]; then
+  for cfg in ${KGRADE_SWEEP_CONFIGS:-igemm:128x128x8 igemm:256x64x8 igemm:128x64x8 igemm:128x128x16}; do
+    KGRADE_REF_CONFIG=$cfg $BIN bench ${KGRADE_SWEEP_IDS:-kb1-55 kb1-56} --budget-ms 1500 \
+      >"$OUT/sweep_${cfg//[:x]/_}.json" 2>>"$OUT/sweep.log"
+  done
+fi
+
+echo "== device"; cat "$OUT/device.txt"; cat "$OUT/info.json"
+echo "== ctest -L gpu (rc $ctest_rc)"; grep -E "tests passed|tests failed|Failed|Not Run" "$OUT/ctest_gpu.log" | tail -5
+echo "== selfcheck (rc $self_rc)"; grep -E "^FAIL" "$OUT/selfcheck.log" | head -20; tail -1 "$OUT/selfcheck.log"
+echo "== bench (rc $bench_rc)"; cat "$OUT/bench.log" | tail -15
+python3 - "$OUT" <<'PY'
+import json, sys, glob, os
+out = sys.argv[1]
+try:
+    b = json.load(open(os.path.join(out, "bench.json")))
+except Exception as ex:
+    print("no bench.json:", ex); sys.exit(0)
+print(f"{b['device']} driver {b['driver']} cudnn {b['cudnn']} peak {b['fp32_peak_tflops']:.1f} TFLOP/s")
+print(f"{'problem':8} {'kernel':18} {'ref ms':>8} {'fp32 ms':>8} {'tf32 ms':>8} {'ref/fp32':>8} {'ref TF/s':>8} {'%peak':>6} {'tf32 relL2':>10}")
+for p in b["problems"]:
+    r, f, t = p["reference"], p.get("cudnn_fp32", {}), p.get("cudnn_tf32", {})
+    print(f"{p['id']:8} {p['reference_kernel']:18} {r['median']:8.3f} {f.get('median', float('nan')):8.3f} "
+          f"{t.get('median', float('nan')):8.3f} {p.get('ratio_ref_over_cudnn_fp32', float('nan')):8.3f} "
+          f"{r['tflops']:8.2f} {100*r['fraction_of_fp32_peak']:6.1f} {t.get('rel_l2_vs_reference', float('nan')):10.2e}")
+print("geomean ref/cudnn_fp32:", b.get("geomean_ref_over_cudnn_fp32"))
+for f in sorted(glob.glob(os.path.join(out, "sweep_*.json"))):
+    try:
+        s = json.load(open(f))
+        print(os.path.basename(f), " ".join(f"{p['id']}={p['reference']['median']:.3f}" for p in s["problems"]))
+    except Exception as ex:
+        print(os.path.basename(f), "failed", ex)
+PY
