@@ -7,6 +7,11 @@ OUT=${OUT:-$PWD/gpu-out}
 mkdir -p "$OUT"
 export KGRADE_CACHE_DIR=${KGRADE_CACHE_DIR:-$PWD/build/cache}
 BIN=build/bin/kgrade-worker
+# cuDNN: the system's, else the one shipped with PyTorch's wheels
+if ! ldconfig -p | grep -q 'libcudnn.so.9 ' && [ -z "${KGRADE_CUDNN_LIB:-}" ]; then
+  d=$(python3 -c 'import nvidia.cudnn, os; print(os.path.join(list(nvidia.cudnn.__path__)[0], "lib"))' 2>/dev/null)
+  [ -n "$d" ] && [ -e "$d/libcudnn.so.9" ] && export KGRADE_CUDNN_LIB=$d/libcudnn.so.9 LD_LIBRARY_PATH=$d${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+fi
 
 {
   cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DKGRADE_WERROR=ON &&
