@@ -144,9 +144,9 @@ static int bench_one(const struct bench_opts *o, CUdevice dev, int arch, CUstrea
         cJSON_AddNumberToObject(j, "tflops", d.flops / (stt.median * 1e-3) / 1e12);
         cJSON_AddNumberToObject(j, "fraction_of_fp32_peak", d.flops / (stt.median * 1e-3) / 1e12 / peak_tflops);
         if (i != IMPL_REF) {
-            char algo[48];
-            snprintf(algo, sizeof algo, "algo %d math %d", im[i].dnn.algo, im[i].dnn.math);
-            cJSON_AddStringToObject(j, "algorithm", algo);
+            cJSON_AddStringToObject(j, "algorithm", cudnn_algo_name(im[i].dnn.algo));
+            cJSON_AddStringToObject(j, "math", im[i].dnn.math == 3 ? "FMA" : im[i].dnn.math == 0 ? "DEFAULT" : "TENSOR_OP");
+            cJSON_AddNumberToObject(j, "batch_slices", im[i].dnn.slices);
             if (s->dtype == SPEC_F32) {
                 struct gpuinput_diff df;
                 if ((rc = gpuinput_diff(gi, im[IMPL_REF].y, im[i].y, d.y_elems, st, &df, e)))

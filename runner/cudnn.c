@@ -123,6 +123,21 @@ int cudnn_conv_init(struct cudnn_conv *c, const struct conv_spec *s, bool tf32, 
     struct spec_derived d;
     spec_derive(s, &d);
     int t = dnn_type(s->dtype);
+    /* the fewest equal batch slices whose tensors stay under 2^31 elements */
+    int64_t nb = s->n;
+    for (c->slices = 1; c->slices <= s->n; c->slices++) {
+        if (s->n % c->slices)
+            continue;
+        nb = s->n / c->slices;
+        if (d.x_elems / s->n * nb < (1ll << 31) && d.y_elems / s->n * nb < (1ll << 31))
+            break;
+    }
+    if (c->slices > s->n) {
+        rc = err_set(e, ERR_UNSUPPORTED, "", "a single image exceeds cuDNN's 2^31-element tensor limit");
+        goto out;
+    }
+    c->x_slice_bytes = (size_t)(d.x_elems / s->n * nb) * (size_t)d.dtype_size;
+    c->y_slice_bytes = (size_t)(d.y_elems / s->n * nb) * (size_t)d.dtype_size;
     DNN_CHECK(dnn.cudnnCreate(&c->handle));
     DNN_CHECK(dnn.cudnnSetStream(c->handle, st));
     DNN_CHECK(dnn.cudnnCreateTensorDescriptor(&c->xd));
@@ -130,8 +145,8 @@ int cudnn_conv_init(struct cudnn_conv *c, const struct conv_spec *s, bool tf32, 
     DNN_CHECK(dnn.cudnnCreateTensorDescriptor(&c->bd));
     DNN_CHECK(dnn.cudnnCreateFilterDescriptor(&c->wd));
     DNN_CHECK(dnn.cudnnCreateConvolutionDescriptor(&c->cd));
-    DNN_CHECK(dnn.cudnnSetTensor4dDescriptor(c->xd, DNN_NCHW, t, (int)s->n, (int)s->c_in, (int)s->h, (int)s->w));
-    DNN_CHECK(dnn.cudnnSetTensor4dDescriptor(c->yd, DNN_NCHW, t, (int)s->n, (int)s->c_out, (int)d.h_out,
+    DNN_CHECK(dnn.cudnnSetTensor4dDescriptor(c->xd, DNN_NCHW, t, (int)nb, (int)s->c_in, (int)s->h, (int)s->w));
+    DNN_CHECK(dnn.cudnnSetTensor4dDescriptor(c->yd, DNN_NCHW, t, (int)nb, (int)s->c_out, (int)d.h_out,
                                              (int)d.w_out));
     DNN_CHECK(dnn.cudnnSetTensor4dDescriptor(c->bd, DNN_NCHW, t, 1, (int)s->c_out, 1, 1));
     DNN_CHECK(dnn.cudnnSetFilter4dDescriptor(c->wd, t, DNN_NCHW, (int)s->c_out, (int)(s->c_in / s->groups),
@@ -187,12 +202,23 @@ int cudnn_conv_run(struct cudnn_conv *c, CUdeviceptr x, CUdeviceptr w, CUdevicep
 {
     int rc = 0;
     const float one = 1.0f, zero = 0.0f;
-    DNN_CHECK(dnn.cudnnConvolutionForward(c->handle, &one, c->xd, (const void *)x, c->wd, (const void *)w, c->cd,
-                                          c->algo, (void *)c->ws, c->ws_bytes, &zero, c->yd, (void *)y));
-    if (b)
-        DNN_CHECK(dnn.cudnnAddTensor(c->handle, &one, c->bd, (const void *)b, &one, c->yd, (void *)y));
+    for (int i = 0; i < c->slices; i++) {
+        CUdeviceptr xs = x + i * c->x_slice_bytes, ys = y + i * c->y_slice_bytes;
+        DNN_CHECK(dnn.cudnnConvolutionForward(c->handle, &one, c->xd, (const void *)xs, c->wd, (const void *)w,
+                                              c->cd, c->algo, (void *)c->ws, c->ws_bytes, &zero, c->yd,
+                                              (void *)ys));
+        if (b)
+            DNN_CHECK(dnn.cudnnAddTensor(c->handle, &one, c->bd, (const void *)b, &one, c->yd, (void *)ys));
+    }
 out:
     return rc;
+}
+
+const char *cudnn_algo_name(int algo)
+{
+    static const char *names[] = {"IMPLICIT_GEMM", "IMPLICIT_PRECOMP_GEMM", "GEMM", "DIRECT",
+                                  "FFT", "FFT_TILING", "WINOGRAD", "WINOGRAD_NONFUSED"};
+    return algo >= 0 && algo < 8 ? names[algo] : "UNKNOWN";
 }
 
 void cudnn_conv_free(struct cudnn_conv *c)

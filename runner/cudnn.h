@@ -5,7 +5,9 @@
  * spec and one math mode: strict FP32 (CUDNN_FMA_MATH: no tensor cores, no TF32) or TF32
  * (CUDNN_DEFAULT_MATH, which lets cuDNN use TF32 tensor cores for FP32 data, as PyTorch does with
  * allow_tf32). The fastest algorithm is chosen by cuDNN's own timed search on our buffers. Bias,
- * when the spec has one, is added with cudnnAddTensor as a second call (timed with the conv). */
+ * when the spec has one, is added with cudnnAddTensor as a second call (timed with the conv).
+ * cuDNN's 4-D descriptors hold fewer than 2^31 elements: a larger problem is run as equal slices
+ * of the batch, one call per slice (kb1-87's output has exactly 2^31 elements). */
 #ifndef KGRADE_CUDNN_H
 #define KGRADE_CUDNN_H
 
@@ -26,7 +28,12 @@ struct cudnn_conv {
     CUdeviceptr ws;
     size_t ws_bytes;
     float search_ms;   /* cuDNN's own time for the chosen algorithm during the search */
+    int slices;        /* batch slices per run (1 unless a tensor reaches 2^31 elements) */
+    size_t x_slice_bytes, y_slice_bytes;
 };
+
+/* cuDNN's name of a forward algorithm number ("IMPLICIT_GEMM", "FFT_TILING", ...). */
+const char *cudnn_algo_name(int algo);
 
 /* Load the library; idempotent. version receives cudnnGetVersion() (e.g. 91400). */
 int cudnn_load(int *version, struct err *e);

@@ -1,0 +1,211 @@
+/* test_precision.c — the error levels of candidate arithmetics, measured on the CPU, against the
+ * tolerance policies and precision classes of compare.c.
+ *
+ * The one idea: emulate, in plain C, the arithmetic a GPU candidate might use, on inputs like a
+ * real job's (x normal with scale 1, w normal scaled like nn.Conv2d's initialisation, so every
+ * output is about N(0, 1) whatever the reduction length L), and check that the policies judge each
+ * kind as docs/precision.md says. The reference is the CPU oracle (double accumulation) rounded to
+ * float. The candidate arithmetics, one output element = a sum of L products:
+ *   fp32-reorder  float products, float sum, k in reverse order (a legitimate FP32 candidate)
+ *   tf32          x, w rounded to TF32 (10 explicit mantissa bits, nearest even), float sum
+ *   fp16-in       x, w rounded to float16, float sum
+ *   bf16-in       x, w rounded to bfloat16, float sum
+ *   fp16-acc      x, w rounded to float16; each product and each partial sum rounded to float16
+ * The shapes are float32 and plain (stride 1, no padding, groups 1), with L = 27, 144, 576 and
+ * 2240 (the last two like kb1-55 and kb1-56) and a 16x16 output of 16 channels: 4096 elements
+ * each, enough for stable statistics, small enough for the oracle to take milliseconds.
+ * The table it prints is the one quoted in docs/precision.md. */
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "compare.h"
+#include "cpuref.h"
+#include "portable.h"
+#include "rng.h"
+#include "spec.h"
+
+#define SEED 20240601u
+
+enum mode { M_FP32_REORDER, M_TF32, M_FP16_IN, M_BF16_IN, M_FP16_ACC, M_COUNT };
+
+static const char *const mode_names[M_COUNT] = {
+    [M_FP32_REORDER] = "fp32-reorder", [M_TF32] = "tf32", [M_FP16_IN] = "fp16-in",
+    [M_BF16_IN] = "bf16-in", [M_FP16_ACC] = "fp16-acc",
+};
+
+struct shape {
+    const char *name;
+    int64_t c_in, h, w, c_out, kh, kw;
+};
+
+static const struct shape shapes[] = {
+    { "c3 k3x3", 3, 18, 18, 16, 3, 3 },      /* L = 27 */
+    { "c16 k3x3", 16, 18, 18, 16, 3, 3 },    /* L = 144 */
+    { "c64 k3x3", 64, 18, 18, 16, 3, 3 },    /* L = 576, like kb1-55 */
+    { "c64 k5x7", 64, 20, 22, 16, 5, 7 },    /* L = 2240, like kb1-56 */
+};
+
+/* Round to TF32: keep 10 explicit mantissa bits, round to nearest even (a carry into the exponent,
+ * up to Inf, is the correct result). NaN and Inf pass through. */
+static float round_tf32(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7f800000u) == 0x7f800000u)
+        return f;
+    u += 0xfffu + ((u >> 13) & 1u);
+    u &= ~0x1fffu;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static float round_f16(float f) { return port_f16_to_f32(port_f32_to_f16(f)); }
+
+static float round_bf16(float f) { return port_bf16_to_f32(port_f32_to_bf16(f)); }
+
+/* The input rounding of a mode. */
+static float round_input(enum mode m, float f)
+{
+    switch (m) {
+    case M_TF32: return round_tf32(f);
+    case M_FP16_IN: case M_FP16_ACC: return round_f16(f);
+    case M_BF16_IN: return round_bf16(f);
+    default: return f;
+    }
+}
+
+/* The candidate: y = conv(x, w) in mode m's arithmetic, for a plain spec (s1 p0 d1 g1). */
+static void candidate(const struct conv_spec *s, const struct spec_derived *d, enum mode m,
+                      const float *x, const float *w, float *y)
+{
+    float *xr = malloc((size_t)d->x_elems * sizeof *xr);
+    float *wr = malloc((size_t)d->w_elems * sizeof *wr);
+    if (!xr || !wr) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    for (int64_t i = 0; i < d->x_elems; i++)
+        xr[i] = round_input(m, x[i]);
+    for (int64_t i = 0; i < d->w_elems; i++)
+        wr[i] = round_input(m, w[i]);
+
+    int64_t L = d->reduction_len, kk = s->kh * s->kw, i = 0;
+    for (int64_t co = 0; co < s->c_out; co++)
+        for (int64_t oh = 0; oh < d->h_out; oh++)
+            for (int64_t ow = 0; ow < d->w_out; ow++) {
+                float acc = 0.0f;
+                for (int64_t j = 0; j < L; j++) {
+                    int64_t k = m == M_FP32_REORDER ? L - 1 - j : j;
+                    int64_t ci = k / kk, r = (k % kk) / s->kw, t = k % s->kw;
+                    float p = xr[(ci * s->h + oh + r) * s->w + ow + t] * wr[co * L + k];
+                    if (m == M_FP16_ACC)
+                        acc = round_f16(acc + round_f16(p));
+                    else
+                        acc += p;
+                }
+                y[i++] = acc;
+            }
+    free(xr);
+    free(wr);
+}
+
+struct outcome {
+    struct compare_result tf32, fp32;
+    enum compare_class cls;
+};
+
+/* Assertions: what the documented policy implies for each arithmetic (see the top comment of
+ * compare.c and docs/precision.md). */
+static void check_mode(enum mode m, int64_t L, const struct outcome *o)
+{
+    switch (m) {
+    case M_FP32_REORDER:
+        CHECK(o->tf32.pass);
+        CHECK(o->fp32.pass);
+        CHECK_INT(o->cls, CLASS_FP32);
+        break;
+    case M_TF32:
+    case M_FP16_IN:
+        CHECK(o->tf32.pass);
+        CHECK(!o->fp32.pass);
+        CHECK_INT(o->cls, CLASS_TF32);
+        break;
+    case M_BF16_IN:
+        CHECK(!o->fp32.pass);
+        CHECK(o->cls >= CLASS_TF32);
+        break;
+    case M_FP16_ACC:
+        CHECK(!o->fp32.pass);
+        CHECK(o->cls >= CLASS_TF32);
+        break;
+    default:
+        break;
+    }
+    (void)L;
+}
+
+static void run_shape(const struct shape *sh)
+{
+    struct conv_spec s = { .n = 1, .c_in = sh->c_in, .h = sh->h, .w = sh->w, .c_out = sh->c_out,
+                           .kh = sh->kh, .kw = sh->kw, .stride_h = 1, .stride_w = 1,
+                           .dil_h = 1, .dil_w = 1, .groups = 1, .bias = false, .dtype = SPEC_F32 };
+    struct err e;
+    if (spec_validate(&s, NULL, &e) != 0) {
+        CHECK(!"shape valid");
+        return;
+    }
+    struct spec_derived d;
+    spec_derive(&s, &d);
+
+    float *x = malloc((size_t)d.x_elems * sizeof *x);
+    float *w = malloc((size_t)d.w_elems * sizeof *w);
+    double *yd = malloc((size_t)d.y_elems * sizeof *yd);
+    float *ref = malloc((size_t)d.y_elems * sizeof *ref);
+    float *got = malloc((size_t)d.y_elems * sizeof *got);
+    if (!x || !w || !yd || !ref || !got) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    rng_fill(x, SPEC_F32, SEED, PORT_STREAM_X, 0, d.x_elems, PORT_NORMAL,
+             rng_scale(&s, PORT_STREAM_X, PORT_NORMAL));
+    rng_fill(w, SPEC_F32, SEED, PORT_STREAM_W, 0, d.w_elems, PORT_NORMAL,
+             rng_scale(&s, PORT_STREAM_W, PORT_NORMAL));
+    cpuref_conv(&s, x, w, NULL, yd);
+    for (int64_t i = 0; i < d.y_elems; i++)
+        ref[i] = (float)yd[i];
+
+    int64_t yshape[4] = { s.n, s.c_out, d.h_out, d.w_out };
+    struct compare_tol t_tf32 = compare_tolerance(&s, COMPARE_TF32);
+    struct compare_tol t_fp32 = compare_tolerance(&s, COMPARE_FP32);
+    for (int m = 0; m < M_COUNT; m++) {
+        struct outcome o;
+        candidate(&s, &d, (enum mode)m, x, w, got);
+        compare_run(ref, got, d.y_elems, yshape, t_tf32, &o.tf32);
+        compare_run(ref, got, d.y_elems, yshape, t_fp32, &o.fp32);
+        o.cls = compare_classify(o.tf32.rel_l2, s.dtype);
+        printf("| %-8s | %4lld | %-12s | %9.2e | %9.2e | %9.2e | %-9s | %-4s | %-4s |\n", sh->name,
+               (long long)d.reduction_len, mode_names[m], o.tf32.rel_l2, o.tf32.max_abs,
+               o.tf32.max_rel, compare_class_name(o.cls), o.tf32.pass ? "pass" : "FAIL",
+               o.fp32.pass ? "pass" : "FAIL");
+        check_mode((enum mode)m, d.reduction_len, &o);
+    }
+    free(x);
+    free(w);
+    free(yd);
+    free(ref);
+    free(got);
+}
+
+int main(void)
+{
+    printf("| shape    |    L | mode         |    rel_l2 |   max_abs |   max_rel | class     | tf32 | fp32 |\n");
+    printf("|----------|-----:|--------------|----------:|----------:|----------:|-----------|------|------|\n");
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        run_shape(&shapes[i]);
+    return check_summary("test_precision");
+}
