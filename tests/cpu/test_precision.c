@@ -14,7 +14,10 @@
  * The shapes are float32 and plain (stride 1, no padding, groups 1), with L = 27, 144, 576 and
  * 2240 (the last two like kb1-55 and kb1-56) and a 16x16 output of 16 channels: 4096 elements
  * each, enough for stable statistics, small enough for the oracle to take milliseconds.
- * The table it prints is the one quoted in docs/precision.md. */
+ * Checked: each (shape, arithmetic)'s class and both verdicts against a table of expectations, and
+ * the relations behind the policy across modes and shapes (see the end of main). One fixed seed;
+ * the outcomes were the same under eight others. The tables it prints (markdown) are the ones
+ * quoted in docs/precision.md. The data-folder argument of the test runner is not used. */
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -38,17 +41,34 @@ static const char *const mode_names[M_COUNT] = {
     [M_BF16_IN] = "bf16-in", [M_FP16_ACC] = "fp16-acc",
 };
 
+/* What the documented policy implies for one arithmetic on one shape: class, TF32 and FP32 verdicts. */
+struct expect {
+    enum compare_class cls;
+    bool tf32, fp32;
+};
+
 struct shape {
     const char *name;
     int64_t c_in, h, w, c_out, kh, kw;
+    struct expect exp[M_COUNT];
 };
 
+/* Expected outcomes, in mode order. Two follow from the formulas but are not what one might guess
+ * (docs/precision.md, "Measured error levels"): bf16-in (rel_l2 ~2.3e-3, max_abs ~1e-2 whatever
+ * L is) classifies tf32-like everywhere and passes the TF32 policy once its element bound
+ * 2^-9*sqrt(L/64) reaches ~1e-2; fp16-acc classifies tf32-like on short sums, where its
+ * accumulation error is still small, but fails both policies element-wise on every shape. */
+#define FP32_OK { CLASS_FP32, true, true }
+#define TF32_OK { CLASS_TF32, true, false }
+#define TF32_NO { CLASS_TF32, false, false }
+#define HALF_NO { CLASS_HALF, false, false }
 static const struct shape shapes[] = {
-    { "c3 k3x3", 3, 18, 18, 16, 3, 3 },      /* L = 27 */
-    { "c16 k3x3", 16, 18, 18, 16, 3, 3 },    /* L = 144 */
-    { "c64 k3x3", 64, 18, 18, 16, 3, 3 },    /* L = 576, like kb1-55 */
-    { "c64 k5x7", 64, 20, 22, 16, 5, 7 },    /* L = 2240, like kb1-56 */
+    { "c3 k3x3", 3, 18, 18, 16, 3, 3, { FP32_OK, TF32_OK, TF32_OK, TF32_NO, TF32_NO } },     /* L 27 */
+    { "c16 k3x3", 16, 18, 18, 16, 3, 3, { FP32_OK, TF32_OK, TF32_OK, TF32_NO, TF32_NO } },   /* L 144 */
+    { "c64 k3x3", 64, 18, 18, 16, 3, 3, { FP32_OK, TF32_OK, TF32_OK, TF32_NO, HALF_NO } },   /* L 576 */
+    { "c64 k5x7", 64, 20, 22, 16, 5, 7, { FP32_OK, TF32_OK, TF32_OK, TF32_OK, HALF_NO } },   /* L 2240 */
 };
+#define NSHAPES (sizeof shapes / sizeof shapes[0])
 
 /* Round to TF32: keep 10 explicit mantissa bits, round to nearest even (a carry into the exponent,
  * up to Inf, is the correct result). NaN and Inf pass through. */
@@ -79,16 +99,31 @@ static float round_input(enum mode m, float f)
     }
 }
 
+/* The float32 spec of a table shape: batch 1, stride 1, no padding, no bias. */
+static struct conv_spec make_spec(const struct shape *sh)
+{
+    struct conv_spec s = { .n = 1, .c_in = sh->c_in, .h = sh->h, .w = sh->w, .c_out = sh->c_out,
+                           .kh = sh->kh, .kw = sh->kw, .stride_h = 1, .stride_w = 1,
+                           .dil_h = 1, .dil_w = 1, .groups = 1, .bias = false, .dtype = SPEC_F32 };
+    return s;
+}
+
+static void *xmalloc(int64_t count, size_t size)
+{
+    void *p = malloc((size_t)count * size);
+    if (!p) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    return p;
+}
+
 /* The candidate: y = conv(x, w) in mode m's arithmetic, for a plain spec (s1 p0 d1 g1). */
 static void candidate(const struct conv_spec *s, const struct spec_derived *d, enum mode m,
                       const float *x, const float *w, float *y)
 {
-    float *xr = malloc((size_t)d->x_elems * sizeof *xr);
-    float *wr = malloc((size_t)d->w_elems * sizeof *wr);
-    if (!xr || !wr) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
+    float *xr = xmalloc(d->x_elems, sizeof *xr);
+    float *wr = xmalloc(d->w_elems, sizeof *wr);
     for (int64_t i = 0; i < d->x_elems; i++)
         xr[i] = round_input(m, x[i]);
     for (int64_t i = 0; i < d->w_elems; i++)
@@ -114,46 +149,13 @@ static void candidate(const struct conv_spec *s, const struct spec_derived *d, e
     free(wr);
 }
 
-struct outcome {
-    struct compare_result tf32, fp32;
-    enum compare_class cls;
-};
+/* rel_l2 of every (shape, mode), for the checks across modes and shapes. */
+static double rel_l2[NSHAPES][M_COUNT];
 
-/* Assertions: what the documented policy implies for each arithmetic (see the top comment of
- * compare.c and docs/precision.md). */
-static void check_mode(enum mode m, int64_t L, const struct outcome *o)
+static void run_shape(size_t si)
 {
-    switch (m) {
-    case M_FP32_REORDER:
-        CHECK(o->tf32.pass);
-        CHECK(o->fp32.pass);
-        CHECK_INT(o->cls, CLASS_FP32);
-        break;
-    case M_TF32:
-    case M_FP16_IN:
-        CHECK(o->tf32.pass);
-        CHECK(!o->fp32.pass);
-        CHECK_INT(o->cls, CLASS_TF32);
-        break;
-    case M_BF16_IN:
-        CHECK(!o->fp32.pass);
-        CHECK(o->cls >= CLASS_TF32);
-        break;
-    case M_FP16_ACC:
-        CHECK(!o->fp32.pass);
-        CHECK(o->cls >= CLASS_TF32);
-        break;
-    default:
-        break;
-    }
-    (void)L;
-}
-
-static void run_shape(const struct shape *sh)
-{
-    struct conv_spec s = { .n = 1, .c_in = sh->c_in, .h = sh->h, .w = sh->w, .c_out = sh->c_out,
-                           .kh = sh->kh, .kw = sh->kw, .stride_h = 1, .stride_w = 1,
-                           .dil_h = 1, .dil_w = 1, .groups = 1, .bias = false, .dtype = SPEC_F32 };
+    const struct shape *sh = &shapes[si];
+    struct conv_spec s = make_spec(sh);
     struct err e;
     if (spec_validate(&s, NULL, &e) != 0) {
         CHECK(!"shape valid");
@@ -162,15 +164,11 @@ static void run_shape(const struct shape *sh)
     struct spec_derived d;
     spec_derive(&s, &d);
 
-    float *x = malloc((size_t)d.x_elems * sizeof *x);
-    float *w = malloc((size_t)d.w_elems * sizeof *w);
-    double *yd = malloc((size_t)d.y_elems * sizeof *yd);
-    float *ref = malloc((size_t)d.y_elems * sizeof *ref);
-    float *got = malloc((size_t)d.y_elems * sizeof *got);
-    if (!x || !w || !yd || !ref || !got) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
+    float *x = xmalloc(d.x_elems, sizeof *x);
+    float *w = xmalloc(d.w_elems, sizeof *w);
+    double *yd = xmalloc(d.y_elems, sizeof *yd);
+    float *ref = xmalloc(d.y_elems, sizeof *ref);
+    float *got = xmalloc(d.y_elems, sizeof *got);
     rng_fill(x, SPEC_F32, SEED, PORT_STREAM_X, 0, d.x_elems, PORT_NORMAL,
              rng_scale(&s, PORT_STREAM_X, PORT_NORMAL));
     rng_fill(w, SPEC_F32, SEED, PORT_STREAM_W, 0, d.w_elems, PORT_NORMAL,
@@ -183,16 +181,19 @@ static void run_shape(const struct shape *sh)
     struct compare_tol t_tf32 = compare_tolerance(&s, COMPARE_TF32);
     struct compare_tol t_fp32 = compare_tolerance(&s, COMPARE_FP32);
     for (int m = 0; m < M_COUNT; m++) {
-        struct outcome o;
+        struct compare_result r_tf32, r_fp32;
         candidate(&s, &d, (enum mode)m, x, w, got);
-        compare_run(ref, got, d.y_elems, yshape, t_tf32, &o.tf32);
-        compare_run(ref, got, d.y_elems, yshape, t_fp32, &o.fp32);
-        o.cls = compare_classify(o.tf32.rel_l2, s.dtype);
+        compare_run(ref, got, d.y_elems, yshape, t_tf32, &r_tf32);
+        compare_run(ref, got, d.y_elems, yshape, t_fp32, &r_fp32);
+        enum compare_class cls = compare_classify(r_tf32.rel_l2, s.dtype);
         printf("| %-8s | %4lld | %-12s | %9.2e | %9.2e | %9.2e | %-9s | %-4s | %-4s |\n", sh->name,
-               (long long)d.reduction_len, mode_names[m], o.tf32.rel_l2, o.tf32.max_abs,
-               o.tf32.max_rel, compare_class_name(o.cls), o.tf32.pass ? "pass" : "FAIL",
-               o.fp32.pass ? "pass" : "FAIL");
-        check_mode((enum mode)m, d.reduction_len, &o);
+               (long long)d.reduction_len, mode_names[m], r_tf32.rel_l2, r_tf32.max_abs,
+               r_tf32.max_rel, compare_class_name(cls), r_tf32.pass ? "pass" : "FAIL",
+               r_fp32.pass ? "pass" : "FAIL");
+        rel_l2[si][m] = r_tf32.rel_l2;
+        CHECK_INT(cls, sh->exp[m].cls);
+        CHECK_INT(r_tf32.pass, sh->exp[m].tf32);
+        CHECK_INT(r_fp32.pass, sh->exp[m].fp32);
     }
     free(x);
     free(w);
@@ -201,11 +202,43 @@ static void run_shape(const struct shape *sh)
     free(got);
 }
 
+/* The tolerances of the two policies for each shape (float32: no output rounding term). */
+static void print_tolerances(void)
+{
+    printf("| shape    |    L | TF32 atol = rtol | FP32 atol = rtol | FP32 max rel_l2 |\n");
+    printf("|----------|-----:|-----------------:|-----------------:|----------------:|\n");
+    for (size_t i = 0; i < NSHAPES; i++) {
+        struct conv_spec s = make_spec(&shapes[i]);
+        struct spec_derived d;
+        spec_derive(&s, &d);
+        struct compare_tol a = compare_tolerance(&s, COMPARE_TF32), b = compare_tolerance(&s, COMPARE_FP32);
+        printf("| %-8s | %4lld | %16.3e | %16.3e | %15.0e |\n", shapes[i].name,
+               (long long)d.reduction_len, a.atol, b.atol, b.max_rel_l2);
+    }
+    printf("\n");
+}
+
 int main(void)
 {
+    print_tolerances();
     printf("| shape    |    L | mode         |    rel_l2 |   max_abs |   max_rel | class     | tf32 | fp32 |\n");
     printf("|----------|-----:|--------------|----------:|----------:|----------:|-----------|------|------|\n");
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
-        run_shape(&shapes[i]);
+    for (size_t i = 0; i < NSHAPES; i++)
+        run_shape(i);
+
+    /* Across modes and shapes: float16 has TF32's 10-bit mantissa, so fp16-in equals tf32 except
+     * where an operand is below float16's normal range (2^-14); bfloat16's unit roundoff is 8x
+     * TF32's; input rounding error does not grow with L (the outputs are ~N(0, 1) by the weight
+     * scaling), accumulation error does. */
+    for (size_t i = 0; i < NSHAPES; i++) {
+        CHECK_NEAR(rel_l2[i][M_FP16_IN] / rel_l2[i][M_TF32], 1.0, 0.01);
+        double ratio = rel_l2[i][M_BF16_IN] / rel_l2[i][M_TF32];
+        CHECK(ratio > 6.0 && ratio < 10.0);
+        CHECK_NEAR(rel_l2[i][M_TF32] / rel_l2[0][M_TF32], 1.0, 0.2);
+        if (i > 0) {
+            CHECK(rel_l2[i][M_FP32_REORDER] > rel_l2[i - 1][M_FP32_REORDER]);
+            CHECK(rel_l2[i][M_FP16_ACC] > rel_l2[i - 1][M_FP16_ACC]);
+        }
+    }
     return check_summary("test_precision");
 }
