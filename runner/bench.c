@@ -61,18 +61,17 @@ static int bench_one(const struct bench_opts *o, CUdevice dev, int arch, CUstrea
     struct spec_derived d;
     spec_derive(s, &d);
     size_t sz = (size_t)d.dtype_size;
-    CUdeviceptr x = 0, w = 0, b = 0;
+    struct gpuinput_tensors t = {0};
     struct impl im[IMPL_N];
     memset(im, 0, sizeof im);
     const int cap = 100000;
 
-    CU_CHECK(cu.cuMemAlloc(&x, (size_t)d.x_elems * sz));
-    CU_CHECK(cu.cuMemAlloc(&w, (size_t)d.w_elems * sz));
-    CU_CHECK(cu.cuMemAlloc(&b, (size_t)d.b_elems * sz + 4));
-    if ((rc = gpuinput_fill_problem(gi, s, 0x5eedull, PORT_NORMAL, x, w, b, st, e)))
+    if ((rc = gpuinput_tensors_alloc(s, false, &t, e)))
+        goto out;
+    if ((rc = gpuinput_fill_problem(gi, s, 0x5eedull, PORT_NORMAL, t.x, t.w, t.b, st, e)))
         goto out;
     for (int i = 0; i < IMPL_N; i++) {
-        im[i].x = x, im[i].w = w, im[i].b = s->bias ? b : 0;
+        im[i].x = t.x, im[i].w = t.w, im[i].b = s->bias ? t.b : 0;
         CU_CHECK(cu.cuMemAlloc(&im[i].y, (size_t)d.y_elems * sz));
         if (!(im[i].samples = malloc(cap * sizeof(double)))) {
             rc = err_set(e, ERR_NOMEM, "", "out of memory");
@@ -84,7 +83,7 @@ static int bench_one(const struct bench_opts *o, CUdevice dev, int arch, CUstrea
     im[IMPL_REF].on = true;
     for (int i = IMPL_FP32; i <= IMPL_TF32; i++) {
         struct err de;
-        if (cudnn_conv_init(&im[i].dnn, s, i == IMPL_TF32, x, w, im[i].y, st, &de) == 0)
+        if (cudnn_conv_init(&im[i].dnn, s, i == IMPL_TF32, t.x, t.w, im[i].y, st, &de) == 0)
             im[i].on = true;
         else
             snprintf(im[i].why, sizeof im[i].why, "%s", de.msg);
@@ -171,9 +170,7 @@ out:
             cu.cuMemFree(im[i].y);
         free(im[i].samples);
     }
-    if (x) cu.cuMemFree(x);
-    if (w) cu.cuMemFree(w);
-    if (b) cu.cuMemFree(b);
+    gpuinput_tensors_free(&t);
     return rc;
 }
 

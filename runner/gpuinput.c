@@ -112,6 +112,36 @@ out:
     return rc;
 }
 
+int gpuinput_tensors_alloc(const struct conv_spec *s, bool with_y, struct gpuinput_tensors *t, struct err *e)
+{
+    int rc = 0;
+    struct spec_derived d;
+    spec_derive(s, &d);
+    size_t sz = (size_t)d.dtype_size;
+    memset(t, 0, sizeof *t);
+    CU_CHECK(cu.cuMemAlloc(&t->x, (size_t)d.x_elems * sz));
+    CU_CHECK(cu.cuMemAlloc(&t->w, (size_t)d.w_elems * sz));
+    CU_CHECK(cu.cuMemAlloc(&t->b, (size_t)d.b_elems * sz + 4));
+    if (with_y)
+        CU_CHECK(cu.cuMemAlloc(&t->y, (size_t)d.y_elems * sz));
+out:
+    if (rc)
+        gpuinput_tensors_free(t);
+    return rc;
+}
+
+void gpuinput_tensors_free(struct gpuinput_tensors *t)
+{
+    if (!t)
+        return;
+    CUdeviceptr *p[] = {&t->x, &t->w, &t->b, &t->y};
+    for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) {
+        if (*p[i])
+            cu.cuMemFree(*p[i]);
+        *p[i] = 0;
+    }
+}
+
 void gpuinput_free(struct gpuinput *gi)
 {
     if (gi && gi->mod)

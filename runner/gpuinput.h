@@ -4,6 +4,8 @@
 #ifndef KGRADE_GPUINPUT_H
 #define KGRADE_GPUINPUT_H
 
+#include <stdbool.h>
+
 #include <cuda.h>
 
 #include "err.h"
@@ -27,6 +29,15 @@ int gpuinput_init(struct gpuinput *gi, CUdevice dev, int arch, const char *cache
 int gpuinput_fill(struct gpuinput *gi, CUdeviceptr out, enum spec_dtype dtype, unsigned long long seed,
                   enum port_stream stream, long long count, enum port_dist dist, float scale, CUstream st,
                   struct err *e);
+
+/* The device tensors of one problem in its dtype. b has at least 4 bytes even without bias, so it
+ * is always a valid pointer; y is allocated only when with_y. gpuinput_tensors_free(NULL) and a
+ * partly allocated set are fine. */
+struct gpuinput_tensors {
+    CUdeviceptr x, w, b, y;
+};
+int gpuinput_tensors_alloc(const struct conv_spec *s, bool with_y, struct gpuinput_tensors *t, struct err *e);
+void gpuinput_tensors_free(struct gpuinput_tensors *t);
 
 /* Fill x, w and b of spec (b only with bias) the way rng.h describes. */
 int gpuinput_fill_problem(struct gpuinput *gi, const struct conv_spec *s, unsigned long long seed,

@@ -108,7 +108,7 @@ static int check_shape(struct ctx *c, const char *name, const struct conv_spec *
     struct spec_derived d;
     spec_derive(s, &d);
     int sz = d.dtype_size;
-    CUdeviceptr x = 0, w = 0, b = 0, y = 0;
+    struct gpuinput_tensors t = {0};
     struct gpuref g;
     memset(&g, 0, sizeof g);
     void *hx = NULL, *hw = NULL, *hb = NULL, *hy = NULL;
@@ -116,19 +116,17 @@ static int check_shape(struct ctx *c, const char *name, const struct conv_spec *
     double *oracle = NULL;
     unsigned long long seed = c->o->seed ^ (unsigned long long)(d.y_elems * 2654435761u);
 
-    CU_CHECK(cu.cuMemAlloc(&x, (size_t)d.x_elems * sz));
-    CU_CHECK(cu.cuMemAlloc(&w, (size_t)d.w_elems * sz));
-    CU_CHECK(cu.cuMemAlloc(&b, (size_t)d.b_elems * sz + 4));
-    CU_CHECK(cu.cuMemAlloc(&y, (size_t)d.y_elems * sz));
-    if ((rc = gpuinput_fill_problem(&c->gi, s, seed, dist, x, w, b, c->st, e)))
+    if ((rc = gpuinput_tensors_alloc(s, true, &t, e)))
+        goto out;
+    if ((rc = gpuinput_fill_problem(&c->gi, s, seed, dist, t.x, t.w, t.b, c->st, e)))
         goto out;
     /* poison: NaN in every output element (0x7fc0 is a float16/bfloat16 NaN pattern pair too) */
-    CU_CHECK(cu.cuMemsetD32Async(y, 0x7fc07fc0u, (size_t)d.y_elems * sz / 4, c->st));
+    CU_CHECK(cu.cuMemsetD32Async(t.y, 0x7fc07fc0u, (size_t)d.y_elems * sz / 4, c->st));
     if (sz == 2 && d.y_elems % 2)
-        CU_CHECK(cu.cuMemsetD8(y + (size_t)d.y_elems * 2 - 2, 0x7f, 2));
+        CU_CHECK(cu.cuMemsetD8(t.y + (size_t)d.y_elems * 2 - 2, 0xff, 2));   /* 0xffff: NaN in both */
     if ((rc = gpuref_init(&g, s, NULL, c->arch, c->o->cache_dir, e)))
         goto out;
-    if ((rc = gpuref_run(&g, x, w, b, y, c->st, e)))
+    if ((rc = gpuref_run(&g, t.x, t.w, t.b, t.y, c->st, e)))
         goto out;
     CU_CHECK(cu.cuStreamSynchronize(c->st));
 
@@ -141,7 +139,7 @@ static int check_shape(struct ctx *c, const char *name, const struct conv_spec *
         rc = err_set(e, ERR_NOMEM, "", "out of memory");
         goto out;
     }
-    CU_CHECK(cu.cuMemcpyDtoH(hy, y, (size_t)d.y_elems * sz));
+    CU_CHECK(cu.cuMemcpyDtoH(hy, t.y, (size_t)d.y_elems * sz));
     /* the oracle's inputs come from the CPU generator */
     rng_fill(hx, s->dtype, seed, PORT_STREAM_X, 0, d.x_elems, dist, rng_scale(s, PORT_STREAM_X, dist));
     rng_fill(hw, s->dtype, seed, PORT_STREAM_W, 0, d.w_elems, dist, rng_scale(s, PORT_STREAM_W, dist));
@@ -178,10 +176,7 @@ static int check_shape(struct ctx *c, const char *name, const struct conv_spec *
     row(c, full, r.pass, detail);
 out:
     gpuref_free(&g);
-    if (x) cu.cuMemFree(x);
-    if (w) cu.cuMemFree(w);
-    if (b) cu.cuMemFree(b);
-    if (y) cu.cuMemFree(y);
+    gpuinput_tensors_free(&t);
     free(hx), free(hw), free(hb), free(hy), free(fx), free(fw), free(fb), free(fy), free(fo), free(oracle);
     return rc;
 }
@@ -194,19 +189,18 @@ static int check_large(struct ctx *c, const char *id, struct err *e)
     const struct conv_spec *s = &re->spec;
     struct spec_derived d;
     spec_derive(s, &d);
-    CUdeviceptr x = 0, w = 0, b = 0, y = 0;
+    struct gpuinput_tensors t = {0};
     struct gpuref g;
     memset(&g, 0, sizeof g);
     float *fx = NULL, *fw = NULL, *fb = NULL, *fy = NULL;
     const int samples = 4096;
-    CU_CHECK(cu.cuMemAlloc(&x, (size_t)d.x_elems * 4));
-    CU_CHECK(cu.cuMemAlloc(&w, (size_t)d.w_elems * 4));
-    CU_CHECK(cu.cuMemAlloc(&b, (size_t)d.b_elems * 4 + 4));
-    CU_CHECK(cu.cuMemAlloc(&y, (size_t)d.y_elems * 4));
-    if ((rc = gpuinput_fill_problem(&c->gi, s, c->o->seed, PORT_NORMAL, x, w, b, c->st, e)))
+    if ((rc = gpuinput_tensors_alloc(s, true, &t, e)))
         goto out;
-    CU_CHECK(cu.cuMemsetD32Async(y, 0x7fc00000u, (size_t)d.y_elems, c->st));
-    if ((rc = gpuref_init(&g, s, NULL, c->arch, c->o->cache_dir, e)) || (rc = gpuref_run(&g, x, w, b, y, c->st, e)))
+    if ((rc = gpuinput_fill_problem(&c->gi, s, c->o->seed, PORT_NORMAL, t.x, t.w, t.b, c->st, e)))
+        goto out;
+    CU_CHECK(cu.cuMemsetD32Async(t.y, 0x7fc00000u, (size_t)d.y_elems, c->st));
+    if ((rc = gpuref_init(&g, s, NULL, c->arch, c->o->cache_dir, e)) ||
+        (rc = gpuref_run(&g, t.x, t.w, t.b, t.y, c->st, e)))
         goto out;
     CU_CHECK(cu.cuStreamSynchronize(c->st));
     fx = malloc((size_t)d.x_elems * 4), fw = malloc((size_t)d.w_elems * 4), fb = malloc((size_t)d.b_elems * 4 + 4);
@@ -215,11 +209,11 @@ static int check_large(struct ctx *c, const char *id, struct err *e)
         rc = err_set(e, ERR_NOMEM, "", "out of memory");
         goto out;
     }
-    CU_CHECK(cu.cuMemcpyDtoH(fx, x, (size_t)d.x_elems * 4));
-    CU_CHECK(cu.cuMemcpyDtoH(fw, w, (size_t)d.w_elems * 4));
-    CU_CHECK(cu.cuMemcpyDtoH(fy, y, (size_t)d.y_elems * 4));
+    CU_CHECK(cu.cuMemcpyDtoH(fx, t.x, (size_t)d.x_elems * 4));
+    CU_CHECK(cu.cuMemcpyDtoH(fw, t.w, (size_t)d.w_elems * 4));
+    CU_CHECK(cu.cuMemcpyDtoH(fy, t.y, (size_t)d.y_elems * 4));
     if (s->bias)
-        CU_CHECK(cu.cuMemcpyDtoH(fb, b, (size_t)d.b_elems * 4));
+        CU_CHECK(cu.cuMemcpyDtoH(fb, t.b, (size_t)d.b_elems * 4));
     long long nan = 0;
     for (int64_t i = 0; i < d.y_elems; i++)
         nan += !isfinite(fy[i]);
@@ -258,10 +252,7 @@ static int check_large(struct ctx *c, const char *id, struct err *e)
     row(c, name, r.pass && nan == 0, detail);
 out:
     gpuref_free(&g);
-    if (x) cu.cuMemFree(x);
-    if (w) cu.cuMemFree(w);
-    if (b) cu.cuMemFree(b);
-    if (y) cu.cuMemFree(y);
+    gpuinput_tensors_free(&t);
     free(fx), free(fw), free(fb), free(fy);
     return rc;
 }
