@@ -3,7 +3,7 @@
  * Tables of edge cases for compare_run (NaN and Inf on either side, the exact edge of the
  * element bound, the first mismatch and its NCHW position, the error measures on vectors whose
  * values are known by hand), the tolerance formula and the classification thresholds per dtype
- * (values worked out by hand), the strict policy's L2 rule on a case where no single element
+ * (values worked out by hand), the L2 rule of both policies on cases where no single element
  * fails, and the JSON form. */
 #include <math.h>
 #include <stdbool.h>
@@ -169,22 +169,25 @@ static struct conv_spec spec_of(int64_t c_in, int64_t groups, int64_t k, enum sp
     return s;
 }
 
-/* atol = rtol = base * max(1, sqrt(L/64)) + 2u, worked out by hand. */
+/* atol = rtol = base * max(1, sqrt(L/64)) + 2u, base 2^-8 (tf32) or 2^-15 (fp32);
+ * max_rel_l2 = max(1e-3, 2u) (tf32) or max(1e-5, 2u) (fp32); worked out by hand. */
 static const struct {
     int64_t c_in, groups, k;
     enum spec_dtype dtype;
     enum compare_policy policy;
     double atol, max_rel_l2;
 } tol_cases[] = {
-    { 1, 1, 3, SPEC_F32, COMPARE_TF32, 0.001953125, 0 },                   /* L 9: 2^-9 */
+    { 1, 1, 3, SPEC_F32, COMPARE_TF32, 0.00390625, 1e-3 },                 /* L 9: 2^-8 */
+    { 16, 1, 2, SPEC_F32, COMPARE_TF32, 0.00390625, 1e-3 },                /* L 64: 2^-8 */
     { 64, 1, 1, SPEC_F32, COMPARE_FP32, 0.000030517578125, 1e-5 },         /* L 64: 2^-15 */
-    { 64, 1, 3, SPEC_F32, COMPARE_TF32, 0.005859375, 0 },                  /* L 576: 3 * 2^-9 */
+    { 64, 1, 3, SPEC_F32, COMPARE_TF32, 0.01171875, 1e-3 },                /* L 576: 3 * 2^-8 */
     { 64, 1, 3, SPEC_F32, COMPARE_FP32, 0.000091552734375, 1e-5 },         /* 3 * 2^-15 */
-    { 64, 2, 3, SPEC_F32, COMPARE_TF32, 0.0041432037960149, 0 },           /* L 288: sqrt(4.5)/512 */
-    { 256, 1, 1, SPEC_F16, COMPARE_TF32, 0.0048828125, 0 },                /* L 256: 2^-8 + 2^-10 */
+    { 64, 2, 3, SPEC_F32, COMPARE_TF32, 0.0082864075920298, 1e-3 },        /* L 288: sqrt(4.5)/256 */
+    { 16, 1, 2, SPEC_F16, COMPARE_TF32, 0.0048828125, 1e-3 },              /* L 64: 2^-8 + 2^-10 */
+    { 256, 1, 1, SPEC_F16, COMPARE_TF32, 0.0087890625, 1e-3 },             /* L 256: 2^-7 + 2^-10 */
     { 256, 1, 4, SPEC_BF16, COMPARE_FP32, 0.008056640625, 0.0078125 },     /* L 4096: 2^-12 + 2^-7 */
     { 64, 16, 2, SPEC_F16, COMPARE_FP32, 0.001007080078125, 0.0009765625 },/* L 16: 2^-15 + 2^-10 */
-    { 64, 1, 3, SPEC_BF16, COMPARE_TF32, 0.013671875, 0 },                 /* L 576: 3*2^-9 + 2^-7 */
+    { 64, 1, 3, SPEC_BF16, COMPARE_TF32, 0.01953125, 0.0078125 },          /* L 576: 3*2^-8 + 2^-7 */
     { 64, 1, 3, SPEC_F32, COMPARE_EXACT, 0, 0 },
     { 64, 1, 3, SPEC_F16, COMPARE_EXACT, 0, 0 },
 };
@@ -209,22 +212,25 @@ static const struct {
     { 0, SPEC_F32, CLASS_FP32 },
     { 1e-5, SPEC_F32, CLASS_FP32 },
     { 1.0001e-5, SPEC_F32, CLASS_TF32 },
-    { 3e-3, SPEC_F32, CLASS_TF32 },
-    { 3.0001e-3, SPEC_F32, CLASS_HALF },
+    { 3e-4, SPEC_F32, CLASS_TF32 },      /* TF32 inputs */
+    { 1e-3, SPEC_F32, CLASS_TF32 },
+    { 1.0001e-3, SPEC_F32, CLASS_HALF },
+    { 2.3e-3, SPEC_F32, CLASS_HALF },    /* bfloat16 inputs */
     { 3e-2, SPEC_F32, CLASS_HALF },
     { 3.0001e-2, SPEC_F32, CLASS_WORSE },
     { INFINITY, SPEC_F32, CLASS_WORSE },
     { NAN, SPEC_F32, CLASS_WORSE },
-    /* float16: fp32 up to 2^-10 */
+    /* float16: fp32 up to 2^-10, tf32-like only in (2^-10, 1e-3] */
     { 9.7e-4, SPEC_F16, CLASS_FP32 },
     { 0.0009765625, SPEC_F16, CLASS_FP32 },
     { 9.8e-4, SPEC_F16, CLASS_TF32 },
-    { 3e-3, SPEC_F16, CLASS_TF32 },
-    { 3.1e-3, SPEC_F16, CLASS_HALF },
+    { 1e-3, SPEC_F16, CLASS_TF32 },
+    { 1.0001e-3, SPEC_F16, CLASS_HALF },
     { 3e-2, SPEC_F16, CLASS_HALF },
     { 3.1e-2, SPEC_F16, CLASS_WORSE },
     { NAN, SPEC_F16, CLASS_WORSE },
     /* bfloat16: fp32 up to 2^-7, which covers the whole tf32-like band */
+    { 1e-3, SPEC_BF16, CLASS_FP32 },
     { 5e-3, SPEC_BF16, CLASS_FP32 },
     { 0.0078125, SPEC_BF16, CLASS_FP32 },
     { 7.9e-3, SPEC_BF16, CLASS_HALF },
@@ -245,21 +251,28 @@ static void test_classify(void)
 
 #define NOUT 1000
 
+/* ref in [0.5, 1.5), got = ref * (1 + noise), noise uniform in [-amp, amp): rel_l2 ~amp/sqrt(3). */
+static void perturbed(float amp, float *ref, float *got)
+{
+    for (int i = 0; i < NOUT; i++) {
+        ref[i] = 1.0f + 0.5f * port_sample(1, PORT_STREAM_X, (uint64_t)i, PORT_UNIFORM, 1.0f);
+        float noise = amp * port_sample(2, PORT_STREAM_X, (uint64_t)i, PORT_UNIFORM, 1.0f);
+        got[i] = ref[i] * (1.0f + noise);
+    }
+}
+
 /* A TF32-like candidate on a long reduction (L = 16384): every element within the strict
  * element bound, but the relative L2 error (~3e-4) far above 1e-5 — the L2 rule decides. */
 static void test_strict_l2(void)
 {
     static float ref[NOUT], got[NOUT];
-    for (int i = 0; i < NOUT; i++) {
-        ref[i] = 1.0f + 0.5f * port_sample(1, PORT_STREAM_X, (uint64_t)i, PORT_UNIFORM, 1.0f);
-        float noise = 5e-4f * port_sample(2, PORT_STREAM_X, (uint64_t)i, PORT_UNIFORM, 1.0f);
-        got[i] = ref[i] * (1.0f + noise);
-    }
+    perturbed(5e-4f, ref, got);
     const int64_t shape[4] = { 1, 10, 10, 10 };
     struct conv_spec s = spec_of(1024, 1, 4, SPEC_F32);
     struct compare_tol strict = compare_tolerance(&s, COMPARE_FP32);
     struct compare_tol loose = compare_tolerance(&s, COMPARE_TF32);
     CHECK_NEAR(strict.atol, 0x1p-11, 1e-18);
+    CHECK_NEAR(loose.atol, 0x1p-4, 1e-18);
 
     struct compare_result r;
     compare_run(ref, got, NOUT, shape, strict, &r);
@@ -270,15 +283,61 @@ static void test_strict_l2(void)
 
     compare_run(ref, got, NOUT, shape, loose, &r);
     CHECK_INT(r.mismatches, 0);
-    CHECK(r.pass);
+    CHECK(r.pass);                         /* under the TF32 limit 1e-3 */
 
     /* the same data without the perturbation passes the strict policy */
     compare_run(ref, ref, NOUT, shape, strict, &r);
     CHECK(r.pass);
 }
 
-/* A 16-bit output correctly rounded from the exact result classifies as fp32 and passes the
- * strict policy; the rounding alone is far above 1e-5 in rel_l2. */
+/* A bfloat16-input-like candidate (rel_l2 ~2.3e-3) on L = 2240, where the TF32 element bound
+ * 2^-8 * sqrt(35) ~ 2.3e-2 is far above every element's error: the TF32 L2 limit 1e-3 fails it.
+ * A candidate just under the limit (rel_l2 ~8e-4, like truncating TF32) passes. */
+static void test_tf32_l2(void)
+{
+    static float ref[NOUT], got[NOUT];
+    const int64_t shape[4] = { 1, 10, 10, 10 };
+    struct conv_spec s = spec_of(140, 1, 4, SPEC_F32);
+    struct compare_tol loose = compare_tolerance(&s, COMPARE_TF32);
+    CHECK_NEAR(loose.atol, sqrt(35.0) / 256, 1e-15);
+    CHECK(loose.max_rel_l2 == 1e-3);
+
+    struct compare_result r;
+    perturbed(4e-3f, ref, got);
+    compare_run(ref, got, NOUT, shape, loose, &r);
+    CHECK_INT(r.mismatches, 0);            /* no element fails ... */
+    CHECK(r.rel_l2 > 2e-3 && r.rel_l2 < 2.6e-3);
+    CHECK(!r.pass);                        /* ... the L2 rule does */
+    CHECK_INT(compare_classify(r.rel_l2, SPEC_F32), CLASS_HALF);
+
+    perturbed(1.4e-3f, ref, got);
+    compare_run(ref, got, NOUT, shape, loose, &r);
+    CHECK_INT(r.mismatches, 0);
+    CHECK(r.rel_l2 > 6e-4 && r.rel_l2 < 1e-3);
+    CHECK(r.pass);
+    CHECK_INT(compare_classify(r.rel_l2, SPEC_F32), CLASS_TF32);
+}
+
+/* The L2 limit on hand-made vectors (tol {1, 1, 1e-3}): rel_l2 = |d| / ||(3, 4)|| = |d| / 5. */
+static void test_l2_limit_edges(void)
+{
+    const float ref[] = { 3, 4 };
+    const float below[] = { 3 + 0x1p-8f, 4 };   /* 2^-8 / 5 = 7.8125e-4 */
+    const float above[] = { 3 + 0x1p-7f, 4 };   /* 2^-7 / 5 = 1.5625e-3 */
+    struct compare_tol tol = { 1, 1, 1e-3 };
+    struct compare_result r;
+    compare_run(ref, below, 2, (const int64_t[]){ 1, 1, 1, 2 }, tol, &r);
+    CHECK_NEAR(r.rel_l2, 0x1p-8 / 5, 1e-15);
+    CHECK(r.pass);
+    compare_run(ref, above, 2, (const int64_t[]){ 1, 1, 1, 2 }, tol, &r);
+    CHECK_NEAR(r.rel_l2, 0x1p-7 / 5, 1e-15);
+    CHECK_INT(r.mismatches, 0);
+    CHECK(!r.pass);
+    CHECK_INT(r.first_index, -1);          /* an L2 failure has no first mismatch */
+}
+
+/* A 16-bit output correctly rounded from the exact result classifies as fp32 and passes both
+ * policies; the rounding alone is far above 1e-5 in rel_l2. */
 static void test_rounded_outputs(void)
 {
     static float ref[NOUT], got[NOUT];
@@ -296,6 +355,9 @@ static void test_rounded_outputs(void)
         CHECK_INT(r.mismatches, 0);
         CHECK(r.pass);
         CHECK_INT(compare_classify(r.rel_l2, dts[d]), CLASS_FP32);
+        compare_run(ref, got, NOUT, (const int64_t[]){ 1, 1, 1, NOUT },
+                    compare_tolerance(&s, COMPARE_TF32), &r);
+        CHECK(r.pass);
     }
 }
 
@@ -383,6 +445,8 @@ int main(int argc, char **argv)
     test_tolerance();
     test_classify();
     test_strict_l2();
+    test_tf32_l2();
+    test_l2_limit_edges();
     test_rounded_outputs();
     test_names();
     test_json();
