@@ -50,7 +50,7 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static int bench_one(const struct bench_opts *o, CUdevice dev, int arch, CUstream st, struct gpuinput *gi,
+static int bench_one(const struct bench_opts *o, int arch, CUstream st, struct gpuinput *gi,
                      struct gtime *gt, double peak_tflops, const char *id, cJSON *out, struct err *e)
 {
     int rc = 0;
@@ -207,7 +207,7 @@ int bench_run(const struct bench_opts *o, cJSON **report, struct err *e)
     int n = o->n_ids ? o->n_ids : (int)(sizeof kb / sizeof kb[0]);
     probs = cJSON_CreateArray();
     for (int i = 0; i < n && !rc; i++)
-        rc = bench_one(o, dev, arch, st, &gi, &gt, peak, ids[i], probs, e);
+        rc = bench_one(o, arch, st, &gi, &gt, peak, ids[i], probs, e);
     if (rc)
         goto out;
     double logsum = 0;
