@@ -68,7 +68,7 @@ static int bench_one(const struct bench_opts *o, int arch, CUstream st, struct g
 
     if ((rc = gpuinput_tensors_alloc(s, false, &t, e)))
         goto out;
-    if ((rc = gpuinput_fill_problem(gi, s, 0x5eedull, PORT_NORMAL, t.x, t.w, t.b, st, e)))
+    if ((rc = gpuinput_fill_problem(gi, s, 0x5eedull, PORT_NORMAL, &t, st, e)))
         goto out;
     for (int i = 0; i < IMPL_N; i++) {
         im[i].x = t.x, im[i].w = t.w, im[i].b = s->bias ? t.b : 0;
@@ -144,7 +144,7 @@ static int bench_one(const struct bench_opts *o, int arch, CUstream st, struct g
         cJSON_AddNumberToObject(j, "fraction_of_fp32_peak", d.flops / (stt.median * 1e-3) / 1e12 / peak_tflops);
         if (i != IMPL_REF) {
             cJSON_AddStringToObject(j, "algorithm", cudnn_algo_name(im[i].dnn.algo));
-            cJSON_AddStringToObject(j, "math", im[i].dnn.math == 3 ? "FMA" : im[i].dnn.math == 0 ? "DEFAULT" : "TENSOR_OP");
+            cJSON_AddStringToObject(j, "math", cudnn_math_name(im[i].dnn.math));
             cJSON_AddNumberToObject(j, "batch_slices", im[i].dnn.slices);
             if (s->dtype == SPEC_F32) {
                 struct gpuinput_diff df;

@@ -124,20 +124,19 @@ int cudnn_conv_init(struct cudnn_conv *c, const struct conv_spec *s, bool tf32, 
     spec_derive(s, &d);
     int t = dnn_type(s->dtype);
     /* the fewest equal batch slices whose tensors stay under 2^31 elements */
+    const int64_t x_img = d.x_elems / s->n, y_img = d.y_elems / s->n;
     int64_t nb = s->n;
     for (c->slices = 1; c->slices <= s->n; c->slices++) {
-        if (s->n % c->slices)
-            continue;
         nb = s->n / c->slices;
-        if (d.x_elems / s->n * nb < (1ll << 31) && d.y_elems / s->n * nb < (1ll << 31))
+        if (s->n % c->slices == 0 && x_img * nb < (1ll << 31) && y_img * nb < (1ll << 31))
             break;
     }
     if (c->slices > s->n) {
         rc = err_set(e, ERR_UNSUPPORTED, "", "a single image exceeds cuDNN's 2^31-element tensor limit");
         goto out;
     }
-    c->x_slice_bytes = (size_t)(d.x_elems / s->n * nb) * (size_t)d.dtype_size;
-    c->y_slice_bytes = (size_t)(d.y_elems / s->n * nb) * (size_t)d.dtype_size;
+    c->x_slice_bytes = (size_t)(x_img * nb) * (size_t)d.dtype_size;
+    c->y_slice_bytes = (size_t)(y_img * nb) * (size_t)d.dtype_size;
     DNN_CHECK(dnn.cudnnCreate(&c->handle));
     DNN_CHECK(dnn.cudnnSetStream(c->handle, st));
     DNN_CHECK(dnn.cudnnCreateTensorDescriptor(&c->xd));
@@ -219,6 +218,12 @@ const char *cudnn_algo_name(int algo)
     static const char *names[] = {"IMPLICIT_GEMM", "IMPLICIT_PRECOMP_GEMM", "GEMM", "DIRECT",
                                   "FFT", "FFT_TILING", "WINOGRAD", "WINOGRAD_NONFUSED"};
     return algo >= 0 && algo < 8 ? names[algo] : "UNKNOWN";
+}
+
+const char *cudnn_math_name(int math)
+{
+    static const char *names[] = {"DEFAULT", "TENSOR_OP", "TENSOR_OP_ALLOW_CONVERSION", "FMA"};
+    return math >= 0 && math < 4 ? names[math] : "UNKNOWN";
 }
 
 void cudnn_conv_free(struct cudnn_conv *c)

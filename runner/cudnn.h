@@ -32,8 +32,10 @@ struct cudnn_conv {
     size_t x_slice_bytes, y_slice_bytes;
 };
 
-/* cuDNN's name of a forward algorithm number ("IMPLICIT_GEMM", "FFT_TILING", ...). */
+/* cuDNN's names of a forward algorithm ("IMPLICIT_GEMM", "FFT_TILING", ...) and of a math type
+ * ("DEFAULT", "TENSOR_OP", "TENSOR_OP_ALLOW_CONVERSION", "FMA"). */
 const char *cudnn_algo_name(int algo);
+const char *cudnn_math_name(int math);
 
 /* Load the library; idempotent. version receives cudnnGetVersion() (e.g. 91400). */
 int cudnn_load(int *version, struct err *e);

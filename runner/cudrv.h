@@ -19,7 +19,7 @@
     X(cuModuleLoadData) X(cuModuleUnload) X(cuModuleGetFunction) X(cuFuncGetAttribute)           \
     X(cuFuncSetAttribute) X(cuFuncGetParamInfo)                                                  \
     X(cuLaunchKernel) X(cuMemAlloc) X(cuMemFree) X(cuMemcpyHtoD) X(cuMemcpyDtoH) X(cuMemcpyDtoD) \
-    X(cuMemsetD8) X(cuMemsetD32) X(cuMemsetD32Async) X(cuMemGetInfo) X(cuMemAllocHost)          \
+    X(cuMemsetD8) X(cuMemsetD32) X(cuMemsetD16Async) X(cuMemsetD32Async) X(cuMemGetInfo) X(cuMemAllocHost)          \
     X(cuMemFreeHost) X(cuStreamCreate) X(cuStreamDestroy) X(cuStreamSynchronize) X(cuStreamQuery) \
     X(cuEventCreate) X(cuEventDestroy) X(cuEventRecord) X(cuEventSynchronize)                    \
     X(cuEventElapsedTime) X(cuGetErrorName) X(cuGetErrorString)

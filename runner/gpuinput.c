@@ -67,18 +67,17 @@ out:
 }
 
 int gpuinput_fill_problem(struct gpuinput *gi, const struct conv_spec *s, unsigned long long seed,
-                          enum port_dist dist, CUdeviceptr x, CUdeviceptr w, CUdeviceptr b, CUstream st,
-                          struct err *e)
+                          enum port_dist dist, const struct gpuinput_tensors *t, CUstream st, struct err *e)
 {
     struct spec_derived d;
     spec_derive(s, &d);
-    int rc = gpuinput_fill(gi, x, s->dtype, seed, PORT_STREAM_X, d.x_elems, dist,
+    int rc = gpuinput_fill(gi, t->x, s->dtype, seed, PORT_STREAM_X, d.x_elems, dist,
                            rng_scale(s, PORT_STREAM_X, dist), st, e);
     if (!rc)
-        rc = gpuinput_fill(gi, w, s->dtype, seed, PORT_STREAM_W, d.w_elems, dist,
+        rc = gpuinput_fill(gi, t->w, s->dtype, seed, PORT_STREAM_W, d.w_elems, dist,
                            rng_scale(s, PORT_STREAM_W, dist), st, e);
     if (!rc && s->bias)
-        rc = gpuinput_fill(gi, b, s->dtype, seed, PORT_STREAM_B, d.b_elems, dist,
+        rc = gpuinput_fill(gi, t->b, s->dtype, seed, PORT_STREAM_B, d.b_elems, dist,
                            rng_scale(s, PORT_STREAM_B, dist), st, e);
     return rc;
 }
@@ -109,6 +108,17 @@ int gpuinput_diff(struct gpuinput *gi, CUdeviceptr ref, CUdeviceptr got, long lo
 out:
     if (acc)
         cu.cuMemFree(acc);
+    return rc;
+}
+
+int gpuinput_poison(CUdeviceptr p, enum spec_dtype dtype, long long count, CUstream st, struct err *e)
+{
+    int rc = 0;
+    if (dtype == SPEC_F32)
+        CU_CHECK(cu.cuMemsetD32Async(p, 0x7fc00000u, (size_t)count, st));
+    else
+        CU_CHECK(cu.cuMemsetD16Async(p, 0x7fff, (size_t)count, st));
+out:
     return rc;
 }
 

@@ -39,10 +39,13 @@ struct gpuinput_tensors {
 int gpuinput_tensors_alloc(const struct conv_spec *s, bool with_y, struct gpuinput_tensors *t, struct err *e);
 void gpuinput_tensors_free(struct gpuinput_tensors *t);
 
-/* Fill x, w and b of spec (b only with bias) the way rng.h describes. */
+/* Fill t's x, w and b (b only with bias) the way rng.h describes. */
 int gpuinput_fill_problem(struct gpuinput *gi, const struct conv_spec *s, unsigned long long seed,
-                          enum port_dist dist, CUdeviceptr x, CUdeviceptr w, CUdeviceptr b, CUstream st,
-                          struct err *e);
+                          enum port_dist dist, const struct gpuinput_tensors *t, CUstream st, struct err *e);
+
+/* Set count elements of dtype at p to NaN (0x7fc00000 for float32, 0x7fff for float16 and
+ * bfloat16), asynchronously: an element a kernel never writes can then never pass a comparison. */
+int gpuinput_poison(CUdeviceptr p, enum spec_dtype dtype, long long count, CUstream st, struct err *e);
 
 /* Difference of two float tensors of n elements: relative L2 error, max abs error, and the count of
  * elements not bitwise equal (NaN/Inf in either counted too). Synchronises. */
