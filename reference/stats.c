@@ -1,6 +1,8 @@
 /* stats.c — order statistics and moments of a sample (see stats.h).
  * Percentiles interpolate linearly between order statistics (the "type 7" rule of R and NumPy), so
- * p10/p90 of ten samples are well defined. The standard deviation is the sample one (n - 1). */
+ * p10/p90 of ten samples are well defined. The standard deviation is the sample one (n - 1).
+ * Paired ratios are summarised on the log scale, where a ratio and its inverse are symmetric:
+ * the interval of 1/r is exactly the inverse of the interval of r. */
 #include "stats.h"
 
 #include <math.h>
@@ -66,4 +68,44 @@ cJSON *stats_to_json(const struct stats *s)
     cJSON_AddNumberToObject(o, "p90", s->p90);
     cJSON_AddNumberToObject(o, "rse", isfinite(s->rse) ? s->rse : -1);
     return o;
+}
+
+double stats_t975(int df)
+{
+    /* exact to 4 digits for df <= 30; beyond, the Cornish-Fisher expansion around z = 1.95996 */
+    static const double t[31] = {0,      12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+                                 2.201,  2.179,  2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+                                 2.080,  2.074,  2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
+    if (df < 1)
+        return INFINITY;
+    if (df <= 30)
+        return t[df];
+    double z = 1.959964, d = df;
+    return z + (z * z * z + z) / (4 * d) + (5 * pow(z, 5) + 16 * z * z * z + 3 * z) / (96 * d * d);
+}
+
+void stats_paired_ratio(const double *num, const double *den, int n, struct stats_ratio *r)
+{
+    double sum = 0, ss = 0;
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (num[i] > 0 && den[i] > 0) {
+            sum += log(num[i] / den[i]);
+            k++;
+        }
+    memset(r, 0, sizeof *r);
+    r->n = k;
+    r->hi = INFINITY;
+    if (k == 0)
+        return;
+    double mean = sum / k;
+    for (int i = 0; i < n; i++)
+        if (num[i] > 0 && den[i] > 0)
+            ss += (log(num[i] / den[i]) - mean) * (log(num[i] / den[i]) - mean);
+    r->estimate = exp(mean);
+    if (k < 2)
+        return;
+    double half = stats_t975(k - 1) * sqrt(ss / (k - 1) / k);
+    r->lo = exp(mean - half);
+    r->hi = exp(mean + half);
 }

@@ -111,7 +111,7 @@ static int bench_one(const struct bench_opts *o, int arch, CUstream st, struct g
         for (int i = 0; i < IMPL_N; i++) {
             if (!im[i].on || im[i].n >= cap)
                 continue;
-            if ((rc = gtime_sample(gt, run_impl, &im[i], &im[i].samples[im[i].n], e)))
+            if ((rc = gtime_sample(gt, NULL, run_impl, &im[i], &im[i].samples[im[i].n], NULL, e)))
                 goto out;
             im[i].n++;
         }
@@ -194,7 +194,7 @@ int bench_run(const struct bench_opts *o, cJSON **report, struct err *e)
     CU_CHECK(cu.cuDeviceGetAttribute(&sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev));
     CU_CHECK(cu.cuDeviceGetAttribute(&clock_khz, CU_DEVICE_ATTRIBUTE_CLOCK_RATE, dev));
     CU_CHECK(cu.cuStreamCreate(&st, CU_STREAM_NON_BLOCKING));
-    if ((rc = gpuinput_init(&gi, dev, arch, o->cache_dir, e)) || (rc = gtime_init(&gt, dev, st, e)))
+    if ((rc = gpuinput_init(&gi, dev, arch, o->cache_dir, e)) || (rc = gtime_init(&gt, dev, st, NULL, e)))
         goto out;
     struct err de;
     bool have_dnn = cudnn_load(&dnn_version, &de) == 0;

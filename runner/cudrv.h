@@ -19,9 +19,10 @@
     X(cuModuleLoadData) X(cuModuleUnload) X(cuModuleGetFunction) X(cuFuncGetAttribute)           \
     X(cuFuncSetAttribute) X(cuFuncGetParamInfo)                                                  \
     X(cuLaunchKernel) X(cuMemAlloc) X(cuMemFree) X(cuMemcpyHtoD) X(cuMemcpyDtoH) X(cuMemcpyDtoD) \
-    X(cuMemsetD8) X(cuMemsetD32) X(cuMemsetD16Async) X(cuMemsetD32Async) X(cuMemGetInfo) X(cuMemAllocHost)          \
+    X(cuMemsetD8) X(cuMemsetD8Async) X(cuMemsetD32) X(cuMemcpyDtoDAsync) X(cuMemsetD16Async) X(cuMemsetD32Async) X(cuMemGetInfo) X(cuMemAllocHost)          \
     X(cuMemFreeHost) X(cuStreamCreate) X(cuStreamDestroy) X(cuStreamSynchronize) X(cuStreamQuery) \
-    X(cuEventCreate) X(cuEventDestroy) X(cuEventRecord) X(cuEventSynchronize)                    \
+    X(cuEventCreate) X(cuEventDestroy) X(cuEventRecord) X(cuEventSynchronize) X(cuEventQuery)\
+    X(cuOccupancyMaxActiveBlocksPerMultiprocessor)                  \
     X(cuEventElapsedTime) X(cuGetErrorName) X(cuGetErrorString)
 
 struct cudrv {

@@ -162,7 +162,11 @@ int jit_compile(const struct jit_program *p, int arch, const char *cache_dir, si
         goto out;
     }
     opts[nopt++] = archopt;
-    opts[nopt++] = "--std=c++17";
+    bool has_std = false;
+    for (int i = 0; i < p->n_options; i++)
+        has_std |= !strncmp(p->options[i], "--std=", 6) || !strncmp(p->options[i], "-std=", 5);
+    if (!has_std)
+        opts[nopt++] = "--std=c++17";
     for (int i = 0; i < p->n_options; i++)
         opts[nopt++] = p->options[i];
 

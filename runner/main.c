@@ -1,18 +1,24 @@
 /* main.c — kgrade-worker: one process, one GPU. Subcommands only parse arguments and print; the
  * work is in the runner/ and reference/ modules.
  *
- * Exit status: 0 success, 1 a check failed or the input was invalid, 2 usage error,
- * 3 system failure, 77 no usable GPU (for tests: "skipped"). */
+ * Exit status: 0 success (for eval and compile: a record with a job verdict was written, whatever
+ * the candidate did), 1 a check failed or the input was invalid, 2 usage error, 3 system failure
+ * (eval and compile still write a record, verdict internal_error), 77 no usable GPU (eval writes a
+ * record with verdict no_device; for tests: "skipped"). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench.h"
+#include "candidate.h"
 #include "cudnn.h"
 #include "cudrv.h"
+#include "eval.h"
 #include "gpuinput.h"
 #include "gpuref.h"
 #include "jit.h"
+#include "kernelbench.h"
 #include "registry.h"
 #include "selfcheck.h"
 
@@ -26,7 +32,14 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  problems [ID]            the problem registry as JSON, or one problem with derived values\n"
-    "  compile [--arch N] [ID]  compile the GPU reference for sm_N (default 89 and 90) with NVRTC;\n"
+    "  eval --problem ID|JSON --source FILE|- [eval options]\n"
+    "                           evaluate a CUDA C candidate: compile, check, time; the result record\n"
+    "                           (docs/result.md) on stdout\n"
+    "  compile [--arch sm_N] [--problem ID|JSON] FILE|-\n"
+    "                           compile a candidate with NVRTC, no GPU needed (default arch: the GPU's,\n"
+    "                           else sm_89); the same record up to the compile stage\n"
+    "  compile --reference [--arch N] [ID]\n"
+    "                           compile the GPU reference for sm_N (default 89 and 90) with NVRTC;\n"
     "                           needs no GPU; ID defaults to every registry problem\n"
     "  selfcheck [--shapes FILE] [--skip-large] [--seed N]\n"
     "                           GPU reference vs the CPU oracle on this machine's GPU\n"
@@ -34,9 +47,17 @@ static const char usage[] =
     "                           reference vs cuDNN strict FP32 and TF32 (default: KernelBench set)\n"
     "  info                     driver, device, NVRTC and cuDNN versions\n"
     "\n"
+    "eval options: --seed N, --trials N (3), --no-exact, --precision tf32|fp32|exact (tf32),\n"
+    "  --no-timing, --no-baselines, --budget-ms MS (2000), --min-samples N (10), --max-samples N (10000),\n"
+    "  --target-rse F (0.005), --warmup N (2), --throttle F (0.75), --tie-margin F (0.005),\n"
+    "  --launch-timeout-ms MS (10000), --compile-timeout-ms MS (60000), --max-workspace-mb MB (1024),\n"
+    "  --log-cap BYTES (65536), --format json|kernelbench, --compact\n"
+    "\n"
     "options: --device N (default 0), --cache DIR (default $KGRADE_CACHE_DIR, $XDG_CACHE_HOME/kgrade,\n"
     "         ~/.cache/kgrade), --no-cache, -h/--help\n"
-    "exit: 0 ok, 1 check failed or invalid input, 2 usage, 3 system failure, 77 no usable GPU\n";
+    "exit: 0 ok (eval/compile: a record with a job verdict, e.g. wrong_answer), 1 check failed or\n"
+    "      invalid input, 2 usage, 3 system failure (record: internal_error), 77 no usable GPU\n"
+    "      (record: no_device)\n";
 
 static void print_json(cJSON *j)
 {
@@ -71,7 +92,7 @@ static int cmd_problems(int argc, char **argv)
     return 0;
 }
 
-static int cmd_compile(int argc, char **argv, const char *cache)
+static int cmd_compile_reference(int argc, char **argv, const char *cache)
 {
     int archs[4] = {89, 90}, narch = 2, rc = 0;
     const char *only = NULL;
@@ -131,6 +152,253 @@ static int cmd_compile(int argc, char **argv, const char *cache)
     if (rc && rc != ERR_NOTFOUND)
         fprintf(stderr, "kgrade-worker compile: %s\n", e.msg);
     return rc ? exit_for(rc) : 0;
+}
+
+static bool compact_output, kernelbench_output;
+
+static void emit_record(const cJSON *rec)
+{
+    cJSON *kb = kernelbench_output ? kernelbench_from_record(rec) : NULL;
+    const cJSON *j = kb ? kb : rec;
+    char *s = compact_output ? cJSON_PrintUnformatted(j) : cJSON_Print(j);
+    if (s)
+        puts(s);
+    free(s);
+    cJSON_Delete(kb);
+    fflush(stdout);
+}
+
+/* The source of FILE ("-": stdin), NUL-terminated, at most CANDIDATE_MAX_SOURCE bytes. */
+static char *read_source(const char *path, size_t *len)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f) {
+        fprintf(stderr, "kgrade-worker: cannot open %s\n", path);
+        return NULL;
+    }
+    char *buf = malloc(CANDIDATE_MAX_SOURCE + 2);
+    size_t n = buf ? fread(buf, 1, CANDIDATE_MAX_SOURCE + 1, f) : 0;
+    if (f != stdin)
+        fclose(f);
+    if (!buf || n > CANDIDATE_MAX_SOURCE) {
+        fprintf(stderr, "kgrade-worker: %s is larger than %d bytes\n", path, CANDIDATE_MAX_SOURCE);
+        free(buf);
+        return NULL;
+    }
+    if (memchr(buf, 0, n)) {
+        fprintf(stderr, "kgrade-worker: %s contains a NUL byte: not a source file\n", path);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+/* A registry id, or an inline spec when arg starts with '{'. */
+static int parse_problem(const char *arg, struct eval_opts *o)
+{
+    struct err e;
+    if (arg[0] == '{') {
+        cJSON *j = cJSON_ParseWithLengthOpts(arg, strlen(arg) + 1, NULL, 1);
+        int rc = j ? spec_from_json(j, NULL, &o->spec, &e) : err_set(&e, ERR_INVALID, "", "malformed JSON");
+        cJSON_Delete(j);
+        if (rc) {
+            fprintf(stderr, "kgrade-worker: invalid problem spec%s%s: %s\n", e.field[0] ? " field " : "", e.field,
+                    e.msg);
+            return EXIT_CHECK;
+        }
+        return 0;
+    }
+    const struct registry_entry *r = registry_find(arg);
+    if (!r) {
+        fprintf(stderr, "kgrade-worker: unknown problem '%s' (try: kgrade-worker problems)\n", arg);
+        return EXIT_CHECK;
+    }
+    o->spec = r->spec;
+    o->problem_id = r->alias_of ? r->alias_of : r->id;
+    return 0;
+}
+
+static bool num_arg(int argc, char **argv, int *i, const char *name, double *v)
+{
+    if (strcmp(argv[*i], name) || *i + 1 >= argc)
+        return false;
+    char *end;
+    *v = strtod(argv[++*i], &end);
+    if (*end || end == argv[*i]) {
+        fprintf(stderr, "kgrade-worker: %s needs a number, got '%s'\n", name, argv[*i]);
+        exit(EXIT_USAGE);
+    }
+    return true;
+}
+
+/* Options shared by eval and compile; returns 1 when argv[*i] was one of them. */
+static int common_arg(int argc, char **argv, int *i, struct eval_opts *o, const char **src, int *rc)
+{
+    if (!strcmp(argv[*i], "--problem") && *i + 1 < argc)
+        *rc = parse_problem(argv[++*i], o);
+    else if (!strcmp(argv[*i], "--source") && *i + 1 < argc)
+        *src = argv[++*i];
+    else if (!strcmp(argv[*i], "--compact"))
+        compact_output = true;
+    else if (!strcmp(argv[*i], "--format") && *i + 1 < argc) {
+        const char *f = argv[++*i];
+        if (strcmp(f, "json") && strcmp(f, "kernelbench")) {
+            fprintf(stderr, "kgrade-worker: --format is json or kernelbench, not '%s'\n", f);
+            *rc = EXIT_USAGE;
+        }
+        kernelbench_output = !strcmp(f, "kernelbench");
+    } else
+        return 0;
+    return 1;
+}
+
+static int finish_record(int rc, cJSON *rec)
+{
+    if (rec)
+        emit_record(rec);
+    cJSON_Delete(rec);
+    return rc == 0 ? 0 : rc == ERR_UNSUPPORTED ? EXIT_NOGPU : EXIT_SYSTEM;
+}
+
+static int cmd_compile(int argc, char **argv, const char *cache, int device)
+{
+    struct eval_opts o;
+    eval_opts_default(&o);
+    o.cache_dir = cache;
+    o.no_problem = true;
+    const char *src = NULL;
+    int arch = 0, rc = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--reference"))
+            return cmd_compile_reference(argc - i - 1, argv + i + 1, cache);
+        if (!strcmp(argv[i], "--arch") && i + 1 < argc) {
+            const char *a = argv[++i];
+            arch = atoi(!strncmp(a, "sm_", 3) ? a + 3 : a);
+            if (arch < 50) {
+                fprintf(stderr, "kgrade-worker compile: --arch takes sm_NN or NN (e.g. sm_89), not '%s'\n", a);
+                return EXIT_USAGE;
+            }
+        } else if (common_arg(argc, argv, &i, &o, &src, &rc)) {
+            if (rc)
+                return rc;
+            if (!strcmp(argv[i - 1], "--problem"))
+                o.no_problem = false;
+        } else if (argv[i][0] != '-' || !strcmp(argv[i], "-"))
+            src = argv[i];
+        else {
+            fprintf(stderr, "kgrade-worker compile: unknown option %s\n%s", argv[i], usage);
+            return EXIT_USAGE;
+        }
+    }
+    if (!src) {
+        fprintf(stderr, "kgrade-worker compile: no source file (or --reference)\n%s", usage);
+        return EXIT_USAGE;
+    }
+    if (!arch) {   /* the GPU's architecture when there is one, else the users' sm_89 */
+        CUdevice dev;
+        CUcontext ctx;
+        struct err e;
+        arch = 89;
+        if (cudrv_open_device(device, &dev, &ctx, &e) == 0) {
+            gpuref_device_arch(dev, &arch, &e);
+            cu.cuDevicePrimaryCtxRelease(dev);
+        }
+    }
+    size_t len = 0;
+    char *text = read_source(src, &len);
+    if (!text)
+        return EXIT_CHECK;
+    o.source = text;
+    o.source_len = len;
+    o.source_name = src;
+    cJSON *rec = NULL;
+    rc = eval_compile(&o, arch, &rec);
+    free(text);
+    return finish_record(rc, rec);
+}
+
+static int cmd_eval(int argc, char **argv, const char *cache, int device)
+{
+    struct eval_opts o;
+    eval_opts_default(&o);
+    o.cache_dir = cache;
+    o.device = device;
+    o.emit = emit_record;
+    const char *src = NULL, *prob = NULL;
+    int rc = 0;
+    double v;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--problem") && i + 1 < argc)
+            prob = argv[i + 1];
+        if (common_arg(argc, argv, &i, &o, &src, &rc)) {
+            if (rc)
+                return rc;
+        } else if (num_arg(argc, argv, &i, "--seed", &v))
+            o.seed = (uint64_t)v, o.seed_given = true;
+        else if (num_arg(argc, argv, &i, "--trials", &v))
+            o.trials = (int)v;
+        else if (!strcmp(argv[i], "--no-exact"))
+            o.exact_trial = false;
+        else if (!strcmp(argv[i], "--precision") && i + 1 < argc) {
+            int p = compare_policy_parse(argv[++i]);
+            if (p < 0) {
+                fprintf(stderr, "kgrade-worker eval: --precision is tf32, fp32 or exact, not '%s'\n", argv[i]);
+                return EXIT_USAGE;
+            }
+            o.policy = (enum compare_policy)p;
+        } else if (!strcmp(argv[i], "--no-timing"))
+            o.timing = false;
+        else if (!strcmp(argv[i], "--no-baselines"))
+            o.baselines = false;
+        else if (num_arg(argc, argv, &i, "--budget-ms", &o.budget_ms) ||
+                 num_arg(argc, argv, &i, "--target-rse", &o.target_rse) ||
+                 num_arg(argc, argv, &i, "--throttle", &o.throttle_fraction) ||
+                 num_arg(argc, argv, &i, "--tie-margin", &o.tie_margin) ||
+                 num_arg(argc, argv, &i, "--launch-timeout-ms", &o.launch_timeout_ms) ||
+                 num_arg(argc, argv, &i, "--compile-timeout-ms", &o.compile_timeout_ms))
+            ;
+        else if (num_arg(argc, argv, &i, "--min-samples", &v))
+            o.min_samples = (int)v;
+        else if (num_arg(argc, argv, &i, "--max-samples", &v))
+            o.max_samples = (int)v;
+        else if (num_arg(argc, argv, &i, "--warmup", &v))
+            o.warmup = (int)v;
+        else if (num_arg(argc, argv, &i, "--max-workspace-mb", &v))
+            o.max_workspace = (int64_t)(v * (1 << 20));
+        else if (num_arg(argc, argv, &i, "--log-cap", &v))
+            o.log_cap = (size_t)v;
+        else {
+            fprintf(stderr, "kgrade-worker eval: unknown option %s\n%s", argv[i], usage);
+            return EXIT_USAGE;
+        }
+    }
+    const char *bad = !prob ? "--problem is required"
+                      : !src ? "--source is required"
+                      : o.trials < 1 || o.trials > 100 ? "--trials must be 1..100"
+                      : o.min_samples < 2 || o.max_samples < o.min_samples || o.max_samples > 1000000
+                          ? "--min-samples must be >= 2 and <= --max-samples (<= 1000000)"
+                      : o.budget_ms < 0 || o.target_rse <= 0 ? "--budget-ms must be >= 0 and --target-rse > 0"
+                      : o.warmup < 0 || o.warmup > 1000 ? "--warmup must be 0..1000"
+                      : o.launch_timeout_ms <= 0 || o.compile_timeout_ms <= 0 ? "timeouts must be positive"
+                      : o.throttle_fraction < 0 || o.throttle_fraction >= 1 ? "--throttle must be in [0, 1)"
+                      : NULL;
+    if (bad) {
+        fprintf(stderr, "kgrade-worker eval: %s\n%s", bad, usage);
+        return EXIT_USAGE;
+    }
+    size_t len = 0;
+    char *text = read_source(src, &len);
+    if (!text)
+        return EXIT_CHECK;
+    o.source = text;
+    o.source_len = len;
+    o.source_name = src;
+    cJSON *rec = NULL;
+    rc = eval_run(&o, &rec);
+    free(text);
+    return finish_record(rc, rec);
 }
 
 static int cmd_selfcheck(int argc, char **argv, const char *cache, int device)
@@ -260,7 +528,9 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "problems"))
         return cmd_problems(nrest, rest);
     if (!strcmp(cmd, "compile"))
-        return cmd_compile(nrest, rest, cache);
+        return cmd_compile(nrest, rest, cache, device);
+    if (!strcmp(cmd, "eval"))
+        return cmd_eval(nrest, rest, cache, device);
     if (!strcmp(cmd, "selfcheck"))
         return cmd_selfcheck(nrest, rest, cache, device);
     if (!strcmp(cmd, "bench"))

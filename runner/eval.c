@@ -1,0 +1,609 @@
+/* eval.c — the evaluation pipeline (see eval.h).
+ *
+ * DESIGN. One struct ev holds everything the evaluation owns; every stage is a function that
+ * returns 0 to go on, or sets the verdict and returns non-zero to stop; eval_run frees everything
+ * on one path. The record is built as the stages run, so whatever stops the evaluation — a verdict,
+ * a system failure, the watchdog — finds the stages so far already written.
+ *
+ * The watchdog handler reads and completes the record on its own thread. That is safe because
+ * the main thread arms the watchdog only around blocking GPU or NVRTC calls, after its last write
+ * to the record, and the arm/disarm mutex orders those writes before the handler's reads; the
+ * handler ends the process, so the main thread never resumes. */
+#include "eval.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "candidate.h"
+#include "correct.h"
+#include "cudnn.h"
+#include "cudrv.h"
+#include "gpucheck.h"
+#include "gpuinput.h"
+#include "gpuref.h"
+#include "gtime.h"
+#include "interleave.h"
+#include "jit.h"
+#include "launch.h"
+#include "sha256.h"
+#include "watchdog.h"
+
+#ifndef KGRADE_VERSION
+#define KGRADE_VERSION "dev"
+#endif
+
+enum { BASE_REF, BASE_FP32, BASE_TF32, BASE_N };
+
+struct ev {
+    const struct eval_opts *o;
+    cJSON *rec, *stages;
+    double t_start, t_stage;
+    const char *stage;
+    CUdevice dev;
+    bool have_ctx;
+    int arch, sms, clock_khz, mem_khz, bus_bits, optin;
+    struct candidate cand;
+    CUmodule mod;
+    struct launch_set ls;
+    struct gpuref ref;
+    struct gpuinput gi;
+    struct gpucheck gc;
+    struct correct_env env;
+    struct gtime gt;
+    struct cudnn_conv dnn[2];
+};
+
+void eval_opts_default(struct eval_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->trials = 3;
+    o->exact_trial = true;
+    o->policy = COMPARE_TF32;
+    o->timing = true;
+    o->baselines = true;
+    o->budget_ms = 2000;
+    o->min_samples = 10;
+    o->max_samples = 10000;
+    o->target_rse = 0.005;
+    o->warmup = 2;
+    o->throttle_fraction = 0.75;
+    o->tie_margin = 0.005;
+    o->launch_timeout_ms = 10000;
+    o->compile_timeout_ms = 60000;
+    o->max_workspace = 1ll << 30;
+    o->log_cap = 64 << 10;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void stage_begin(struct ev *v, const char *name)
+{
+    v->stage = name;
+    v->t_stage = now_ms();
+}
+
+static void stage_end(struct ev *v)
+{
+    if (!v->stage)
+        return;
+    cJSON_DeleteItemFromObjectCaseSensitive(v->stages, v->stage);
+    cJSON_AddNumberToObject(v->stages, v->stage, now_ms() - v->t_stage);
+    v->stage = NULL;
+}
+
+/* Set the verdict (and an error object naming the stage) unless one is set; returns 1 (stop). */
+static int verdict(struct ev *v, const char *name, const char *msg, int line)
+{
+    if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(v->rec, "verdict")))
+        return 1;
+    cJSON_ReplaceItemInObjectCaseSensitive(v->rec, "verdict", cJSON_CreateString(name));
+    if (msg) {
+        cJSON *er = cJSON_AddObjectToObject(v->rec, "error");
+        cJSON_AddStringToObject(er, "stage", v->stage ? v->stage : "setup");
+        cJSON_AddStringToObject(er, "message", msg);
+        if (line > 0)
+            cJSON_AddNumberToObject(er, "line", line);
+    }
+    return 1;
+}
+
+static bool verdict_is(const struct ev *v, const char *name)
+{
+    const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v->rec, "verdict"));
+    return s && !strcmp(s, name);
+}
+
+static void finish(struct ev *v)
+{
+    stage_end(v);
+    cJSON_DeleteItemFromObjectCaseSensitive(v->stages, "total");
+    cJSON_AddNumberToObject(v->stages, "total", now_ms() - v->t_start);
+}
+
+static void on_timeout(void *p, const char *what, double limit_ms)
+{
+    struct ev *v = p;
+    char msg[400];
+    snprintf(msg, sizeof msg, "%s did not finish within %.0f ms (the worker's deadline)", what, limit_ms);
+    verdict(v, "timeout", msg, 0);
+    finish(v);
+    if (v->o->emit)
+        v->o->emit(v->rec);
+    fflush(stdout);
+    _exit(0);
+}
+
+static void record_skeleton(struct ev *v)
+{
+    const struct eval_opts *o = v->o;
+    cJSON_AddStringToObject(v->rec, "schema", "kgrade.result/1");
+    cJSON_AddNullToObject(v->rec, "verdict");   /* near the top; set once by verdict() */
+    if (!o->no_problem) {
+        cJSON *p = cJSON_AddObjectToObject(v->rec, "problem");
+        if (o->problem_id)
+            cJSON_AddStringToObject(p, "id", o->problem_id);
+        cJSON_AddItemToObject(p, "spec", spec_to_json(&o->spec));
+        spec_derived_to_json(&o->spec, p);
+    }
+    cJSON *c = cJSON_AddObjectToObject(v->rec, "candidate");
+    cJSON_AddStringToObject(c, "language", "cuda");
+    if (o->source_name)
+        cJSON_AddStringToObject(c, "file", o->source_name);
+    cJSON_AddNumberToObject(c, "bytes", (double)o->source_len);
+    char hex[65];
+    struct sha256 h;
+    sha256_init(&h);
+    sha256_update(&h, o->source, o->source_len);
+    sha256_final_hex(&h, hex);
+    cJSON_AddStringToObject(c, "sha256", hex);
+    v->stages = cJSON_AddObjectToObject(v->rec, "stages_ms");
+    cJSON *prov = cJSON_AddObjectToObject(v->rec, "provenance");
+    cJSON_AddStringToObject(prov, "worker_version", KGRADE_VERSION);
+    cJSON_AddStringToObject(prov, "source_sha256", hex);
+    cJSON_AddNumberToObject(prov, "seed", (double)o->seed);
+    cJSON_AddNumberToObject(prov, "nvrtc", jit_nvrtc_version());
+    cJSON_AddStringToObject(prov, "timer", "worker-process");
+}
+
+/* ---- stage: context ---- */
+
+static int stage_context(struct ev *v)
+{
+    struct err e;
+    CUcontext ctx;
+    stage_begin(v, "context");
+    int rc = cudrv_open_device(v->o->device, &v->dev, &ctx, &e);
+    if (rc) {   /* no_device, or a system failure: stop with the code itself */
+        verdict(v, rc == ERR_UNSUPPORTED ? "no_device" : "internal_error", e.msg, 0);
+        return rc;
+    }
+    v->have_ctx = true;
+    char name[128] = "";
+    int major = 0, minor = 0, l2 = 0;
+    size_t mem = 0;
+    CUdevice d = v->dev;
+    cu.cuDeviceGetName(name, sizeof name, d);
+    cu.cuDeviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, d);
+    cu.cuDeviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, d);
+    cu.cuDeviceGetAttribute(&v->sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, d);
+    cu.cuDeviceGetAttribute(&l2, CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE, d);
+    cu.cuDeviceGetAttribute(&v->clock_khz, CU_DEVICE_ATTRIBUTE_CLOCK_RATE, d);
+    cu.cuDeviceGetAttribute(&v->mem_khz, CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE, d);
+    cu.cuDeviceGetAttribute(&v->bus_bits, CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH, d);
+    cu.cuDeviceGetAttribute(&v->optin, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, d);
+    cu.cuDeviceTotalMem(&mem, d);
+    v->arch = major * 10 + minor;
+    cJSON *j = cJSON_AddObjectToObject(v->rec, "device");
+    cJSON_AddNumberToObject(j, "ordinal", v->o->device);
+    cJSON_AddStringToObject(j, "name", name);
+    char cc[16];
+    snprintf(cc, sizeof cc, "%d.%d", major, minor);
+    cJSON_AddStringToObject(j, "compute_capability", cc);
+    cJSON_AddNumberToObject(j, "sms", v->sms);
+    cJSON_AddNumberToObject(j, "l2_bytes", l2);
+    cJSON_AddNumberToObject(j, "memory_bytes", (double)mem);
+    cJSON_AddNumberToObject(j, "max_sm_clock_mhz", v->clock_khz / 1e3);
+    cJSON_AddNumberToObject(j, "memory_clock_mhz", v->mem_khz / 1e3);
+    cJSON_AddNumberToObject(j, "memory_bus_bits", v->bus_bits);
+    cJSON_AddNumberToObject(j, "driver", cu.driver_version);
+    cJSON_AddNumberToObject(j, "nvrtc", jit_nvrtc_version());
+    return 0;
+}
+
+/* ---- stage: compile ---- */
+
+static int stage_compile(struct ev *v)
+{
+    struct err e;
+    stage_begin(v, "compile");
+    struct candidate_opts co = {.spec = v->o->no_problem ? NULL : &v->o->spec, .arch = v->arch, .sms = v->sms, .max_smem = v->optin,
+                                .max_workspace = v->o->max_workspace, .cache_dir = v->o->cache_dir,
+                                .log_cap = v->o->log_cap};
+    watchdog_arm(v->o->compile_timeout_ms, "compile (NVRTC)");
+    int rc = candidate_build(&v->cand, v->o->source, v->o->source_len, &co, &e);
+    watchdog_disarm();
+    if (v->cand.dirs || v->cand.compiled || v->cand.jit.log)
+        cJSON_AddItemToObject(v->rec, "compile", candidate_compile_json(&v->cand, v->arch));
+    if (v->cand.bound)
+        cJSON_AddItemToObject(v->rec, "launches", directive_plan_to_json(&v->cand.plan));
+    if (v->cand.failure == CANDIDATE_DIRECTIVE)
+        return verdict(v, "directive_error", e.msg, v->cand.err_line);
+    if (v->cand.failure == CANDIDATE_COMPILE)
+        return verdict(v, "compile_error", e.msg, v->cand.err_line);
+    if (rc)
+        return verdict(v, "internal_error", e.msg, 0);
+    return 0;
+}
+
+/* ---- stage: load ---- */
+
+static int alloc_problem(struct ev *v, struct err *e)
+{
+    const struct conv_spec *s = &v->o->spec;
+    struct correct_env *env = &v->env;
+    int rc;
+    if ((rc = gpuinput_tensors_alloc(s, true, &env->cand, e)))
+        return rc;
+    /* the reference's private inputs when they fit; otherwise it shares the candidate's and runs first */
+    struct err ignored;
+    env->private_inputs = gpuinput_tensors_alloc(s, true, &env->priv, &ignored) == 0;
+    if (!env->private_inputs) {
+        if ((rc = gpuinput_tensors_alloc(s, true, &env->priv, e)))
+            return rc;
+        CUdeviceptr y = env->priv.y;
+        env->priv.y = 0;
+        gpuinput_tensors_free(&env->priv);
+        env->priv = env->cand;
+        env->priv.y = y;
+    }
+    return 0;
+}
+
+static int stage_load(struct ev *v)
+{
+    struct err e;
+    int rc = 0;
+    stage_begin(v, "load");
+    const struct eval_opts *o = v->o;
+    CUresult r = cu.cuModuleLoadData(&v->mod, v->cand.jit.image);
+    if (r != CUDA_SUCCESS) {
+        cudrv_fail(&e, r, "cuModuleLoadData", __FILE__, __LINE__);
+        return verdict(v, "runtime_error", e.msg, 0);
+    }
+    int line = 0;
+    if ((rc = launch_prepare(&v->ls, v->mod, v->dev, &v->cand.plan, (const char(*)[DIRECTIVE_MAX_KERNEL + 1])v->cand.symbols,
+                             &line, &e)))
+        return verdict(v, rc == ERR_CUDA ? "internal_error" : "directive_error", e.msg, line);
+    cJSON_ReplaceItemInObjectCaseSensitive(v->rec, "launches", launch_to_json(&v->ls));
+
+    CUstream st = NULL;
+    if ((r = cu.cuStreamCreate(&st, CU_STREAM_NON_BLOCKING)) != CUDA_SUCCESS) {
+        cudrv_fail(&e, r, "cuStreamCreate", __FILE__, __LINE__);
+        return verdict(v, "internal_error", e.msg, 0);
+    }
+    v->env.st = st;
+    double t0 = now_ms();
+    if ((rc = gpuref_init(&v->ref, &o->spec, NULL, v->arch, o->cache_dir, &e)) ||
+        (rc = gpuinput_init(&v->gi, v->dev, v->arch, o->cache_dir, &e)) ||
+        (rc = gpucheck_init(&v->gc, v->dev, v->arch, o->cache_dir, &e)) ||
+        (rc = gtime_init(&v->gt, v->dev, st, v->gc.clock_probe, &e)))
+        return verdict(v, "internal_error", e.msg, 0);
+    cJSON *ref = cJSON_AddObjectToObject(v->rec, "reference");
+    char desc[128];
+    gpuref_describe(&v->ref, desc, sizeof desc);
+    cJSON_AddStringToObject(ref, "kernel", desc);
+    cJSON_AddBoolToObject(ref, "compile_cached", v->ref.jit.cached);
+    cJSON_AddNumberToObject(ref, "setup_ms", now_ms() - t0);
+
+    struct correct_env *env = &v->env;
+    env->spec = &o->spec;
+    env->gi = &v->gi;
+    env->gc = &v->gc;
+    env->ref = &v->ref;
+    env->ls = &v->ls;
+    env->launch_timeout_ms = o->launch_timeout_ms;
+    if (getrandom(&env->hash_key, sizeof env->hash_key, 0) != sizeof env->hash_key)
+        env->hash_key = (uint64_t)now_ms() * 0x9e3779b97f4a7c15ull;
+    if ((rc = alloc_problem(v, &e))) {
+        if (rc == ERR_CUDA && strstr(e.msg, "OUT_OF_MEMORY"))
+            return verdict(v, "resource_error", "the problem's tensors do not fit in the GPU's memory", 0);
+        return verdict(v, "internal_error", e.msg, 0);
+    }
+    env->ws_bytes = (size_t)v->cand.plan.workspace_bytes;
+    if (env->ws_bytes && (r = cu.cuMemAlloc(&env->ws, env->ws_bytes)) != CUDA_SUCCESS) {
+        char m[200];
+        snprintf(m, sizeof m, "line %d: a workspace of %zu bytes cannot be allocated on this GPU",
+                 v->cand.plan.workspace_line, env->ws_bytes);
+        return verdict(v, r == CUDA_ERROR_OUT_OF_MEMORY ? "resource_error" : "internal_error", m,
+                       v->cand.plan.workspace_line);
+    }
+    launch_bind(&v->ls, env->cand.x, env->cand.w, o->spec.bias ? env->cand.b : 0, env->cand.y, env->ws);
+    return 0;
+}
+
+/* ---- stage: correctness ---- */
+
+static int stage_correctness(struct ev *v)
+{
+    struct err e;
+    stage_begin(v, "correctness");
+    struct correct_opts co = {.seed = v->o->seed, .trials = v->o->trials, .exact = v->o->exact_trial,
+                              .policy = v->o->policy};
+    struct correct_outcome oc;
+    cJSON *c = cJSON_AddObjectToObject(v->rec, "correctness");
+    int rc = correct_run(&v->env, &co, c, &oc, &e);
+    if (rc)
+        return verdict(v, "internal_error", e.msg, 0);
+    if (oc.kind == CORRECT_FAULT) {
+        int line = oc.failed_launch >= 0 ? v->cand.plan.launch[oc.failed_launch].line : 0;
+        return verdict(v, "runtime_error", oc.message, line);
+    }
+    if (oc.kind == CORRECT_WRONG)
+        return verdict(v, "wrong_answer", oc.message, 0);
+    return 0;
+}
+
+/* ---- stage: timing ---- */
+
+static int prep_candidate(void *p, CUstream st, struct err *e)
+{
+    struct ev *v = p;
+    return correct_poison(&v->env, st, e);
+}
+
+static int run_candidate(void *p, CUstream st, struct err *e)
+{
+    struct ev *v = p;
+    int failed;
+    return launch_run(&v->ls, st, 0, "timing", &failed, e);
+}
+
+static int run_reference(void *p, CUstream st, struct err *e)
+{
+    struct ev *v = p;
+    const struct gpuinput_tensors *t = &v->env.priv;
+    return gpuref_run(&v->ref, t->x, t->w, t->b, t->y, st, e);
+}
+
+static int run_dnn(struct ev *v, int i, struct err *e)
+{
+    const struct gpuinput_tensors *t = &v->env.priv;
+    return cudnn_conv_run(&v->dnn[i], t->x, t->w, t->b, t->y, e);
+}
+
+static int run_fp32(void *p, CUstream st, struct err *e)
+{
+    return run_dnn(p, 0, e);
+}
+
+static int run_tf32(void *p, CUstream st, struct err *e)
+{
+    return run_dnn(p, 1, e);
+}
+
+static void roofline(struct ev *v, double ms)
+{
+    struct spec_derived d;
+    spec_derive(&v->o->spec, &d);
+    double s = ms * 1e-3;
+    double peak_flops = v->sms * 128.0 * 2.0 * v->clock_khz * 1e3;   /* FP32 lanes per SM on sm_80+ */
+    double peak_bytes = 2.0 * v->mem_khz * 1e3 * v->bus_bits / 8.0;  /* double data rate */
+    cJSON *j = cJSON_AddObjectToObject(v->rec, "roofline");
+    cJSON_AddNumberToObject(j, "flops", d.flops);
+    cJSON_AddNumberToObject(j, "min_bytes", d.min_bytes);
+    cJSON_AddNumberToObject(j, "tflops", d.flops / s / 1e12);
+    cJSON_AddNumberToObject(j, "gbytes_per_s", d.min_bytes / s / 1e9);
+    cJSON_AddNumberToObject(j, "pct_of_fp32_peak", 100.0 * d.flops / s / peak_flops);
+    cJSON_AddNumberToObject(j, "pct_of_dram_peak", 100.0 * d.min_bytes / s / peak_bytes);
+    cJSON_AddNumberToObject(j, "fp32_peak_tflops", peak_flops / 1e12);
+    cJSON_AddNumberToObject(j, "dram_peak_gbytes_per_s", peak_bytes / 1e9);
+}
+
+static int stage_timing(struct ev *v)
+{
+    struct err e;
+    int rc = 0;
+    const struct eval_opts *o = v->o;
+    struct correct_env *env = &v->env;
+    stage_begin(v, "timing");
+    cJSON *tj = cJSON_AddObjectToObject(v->rec, "timing");
+    uint64_t seed = o->seed + 1000, h0 = 0, h1 = 0;
+    if ((rc = correct_fill(env, seed, PORT_NORMAL, &e)) || (rc = correct_input_hash(env, &h0, &e)) ||
+        (rc = run_reference(v, env->st, &e)))
+        return verdict(v, "internal_error", e.msg, 0);
+
+    struct interleave_impl im[1 + BASE_N];
+    int n = 0, idx[BASE_N] = {-1, -1, -1};
+    memset(im, 0, sizeof im);
+    im[n++] = (struct interleave_impl){.name = "candidate", .prep = prep_candidate, .fn = run_candidate, .ctx = v,
+                                       .warmup = o->warmup};
+    cJSON *bl = cJSON_AddObjectToObject(v->rec, "baselines");
+    if (o->baselines) {
+        idx[BASE_REF] = n;
+        im[n++] = (struct interleave_impl){.name = "reference", .fn = run_reference, .ctx = v, .warmup = o->warmup};
+        int version = 0;
+        struct err de;
+        bool have = cudnn_load(&version, &de) == 0;
+        if (have)
+            cJSON_AddNumberToObject(cJSON_GetObjectItemCaseSensitive(v->rec, "device"), "cudnn", version);
+        for (int i = 0; i < 2; i++) {
+            const char *name = i ? "cudnn_tf32" : "cudnn_fp32";
+            if (have && cudnn_conv_init(&v->dnn[i], &o->spec, i == 1, env->priv.x, env->priv.w, env->priv.y, env->st,
+                                        &de) == 0) {
+                idx[BASE_FP32 + i] = n;
+                im[n++] = (struct interleave_impl){.name = name, .fn = i ? run_tf32 : run_fp32, .ctx = v,
+                                                   .warmup = o->warmup};
+            } else {
+                cJSON *a = cJSON_AddObjectToObject(bl, name);
+                cJSON_AddStringToObject(a, "absent", de.msg);
+            }
+        }
+    }
+    struct interleave_opts io = {.budget_ms = o->budget_ms, .min_samples = o->min_samples,
+                                 .max_samples = o->max_samples, .target_rse = o->target_rse,
+                                 .throttle_mhz = o->throttle_fraction * v->clock_khz / 1e3,
+                                 .sample_timeout_ms = o->launch_timeout_ms};
+    struct interleave_report rep;
+    rc = interleave_run(&v->gt, im, n, &io, &rep, &e);
+    if (rc) {
+        rc = verdict(v, rep.failed == 0 ? "runtime_error" : "internal_error", e.msg, 0);
+        goto out;
+    }
+    cJSON_AddStringToObject(tj, "method", "CUDA events around the launch sequence; L2 flushed before every sample");
+    cJSON_AddNumberToObject(tj, "l2_flush_bytes", (double)v->gt.flush_bytes);
+    cJSON_AddStringToObject(tj, "trust", "worker-process");
+    cJSON_AddNumberToObject(tj, "input_seed", (double)seed);
+    cJSON_AddNumberToObject(tj, "rounds", rep.rounds);
+    cJSON_AddStringToObject(tj, "stopped_by", rep.stopped_by);
+    cJSON_AddNumberToObject(tj, "wall_ms", rep.wall_ms);
+    cJSON_AddNumberToObject(tj, "throttle_below_mhz", io.throttle_mhz);
+    cJSON_AddItemToObject(tj, "candidate", interleave_stats_json(&im[0], rep.rounds));
+    cJSON *sp = cJSON_AddObjectToObject(v->rec, "speedup");
+    static const char *const vs[BASE_N] = {"vs_reference", "vs_cudnn_fp32", "vs_cudnn_tf32"};
+    for (int b = 0; b < BASE_N; b++) {
+        if (idx[b] < 0)
+            continue;
+        cJSON *s = interleave_stats_json(&im[idx[b]], rep.rounds);
+        if (b == BASE_REF) {
+            char desc[128];
+            gpuref_describe(&v->ref, desc, sizeof desc);
+            cJSON_AddStringToObject(s, "kernel", desc);
+        } else {
+            cJSON_AddStringToObject(s, "algorithm", cudnn_algo_name(v->dnn[b - 1].algo));
+            cJSON_AddStringToObject(s, "math", cudnn_math_name(v->dnn[b - 1].math));
+        }
+        cJSON_AddItemToObject(bl, im[idx[b]].name, s);
+        cJSON_AddItemToObject(sp, vs[b], interleave_speedup(&im[idx[b]], &im[0], rep.rounds, o->tie_margin));
+    }
+    roofline(v, interleave_median(&im[0], rep.rounds));
+
+    /* the output of the last timed run, against a fresh reference output on the same inputs */
+    struct compare_result cr;
+    if ((rc = run_reference(v, env->st, &e)) || (rc = correct_compare(env, o->policy, &cr, &e)) ||
+        (rc = correct_input_hash(env, &h1, &e))) {
+        rc = verdict(v, "internal_error", e.msg, 0);
+        goto out;
+    }
+    struct compare_tol tol = compare_tolerance(&o->spec, o->policy);
+    cJSON_AddItemToObject(tj, "last_output", compare_to_json(&cr, tol, o->spec.dtype));
+    cJSON_AddBoolToObject(tj, "inputs_unchanged", h0 == h1);
+    if (h0 != h1) {
+        rc = verdict(v, "wrong_answer", "timing: the candidate modified its inputs (x, w or bias)", 0);
+    } else if (!cr.pass) {
+        char why[400], msg[480];
+        correct_describe(&cr, &tol, why, sizeof why);
+        snprintf(msg, sizeof msg, "timing: the output of the last timed run is wrong: %s", why);
+        rc = verdict(v, "wrong_answer", msg, 0);
+    }
+out:
+    interleave_free(im, n);
+    return rc;
+}
+
+static void release(struct ev *v)
+{
+    for (int i = 0; i < 2; i++)
+        cudnn_conv_free(&v->dnn[i]);
+    gtime_free(&v->gt);
+    struct correct_env *env = &v->env;
+    if (env->ws)
+        cu.cuMemFree(env->ws);
+    if (!env->private_inputs)
+        env->priv.x = env->priv.w = env->priv.b = 0;   /* aliases of the candidate's */
+    gpuinput_tensors_free(&env->priv);
+    gpuinput_tensors_free(&env->cand);
+    gpucheck_free(&v->gc);
+    gpuinput_free(&v->gi);
+    gpuref_free(&v->ref);
+    if (v->mod)
+        cu.cuModuleUnload(v->mod);
+    if (env->st)
+        cu.cuStreamDestroy(env->st);
+    candidate_free(&v->cand);
+    if (v->have_ctx)
+        cu.cuDevicePrimaryCtxRelease(v->dev);
+}
+
+/* The evaluation's fixed options (a seed drawn when none was given) and the record's skeleton. */
+static int begin(struct ev *v, struct eval_opts *o, const struct eval_opts *opts)
+{
+    *o = *opts;
+    memset(v, 0, sizeof *v);
+    v->o = o;
+    v->t_start = now_ms();
+    if (!o->seed_given && getrandom(&o->seed, sizeof o->seed, 0) != sizeof o->seed)
+        o->seed = (uint64_t)(now_ms() * 1e3);
+    o->seed &= (1u << 30) - 1;   /* 30 bits: every derived seed prints as a JSON integer */
+    if (!(v->rec = cJSON_CreateObject()))
+        return ERR_NOMEM;
+    record_skeleton(v);
+    return 0;
+}
+
+int eval_compile(const struct eval_opts *opts, int arch, cJSON **record)
+{
+    static struct ev v;
+    struct eval_opts o;
+    struct err e;
+    if (begin(&v, &o, opts))
+        return ERR_NOMEM;
+    v.arch = arch;
+    int rc = watchdog_start(on_timeout, &v, &e);
+    if (rc)
+        verdict(&v, "internal_error", e.msg, 0);
+    else if (!stage_compile(&v))
+        verdict(&v, "ok", NULL, 0);
+    watchdog_stop();
+    finish(&v);
+    if (!rc && verdict_is(&v, "internal_error"))
+        rc = ERR_INTERNAL;
+    candidate_free(&v.cand);
+    *record = v.rec;
+    return rc;
+}
+
+int eval_run(const struct eval_opts *opts, cJSON **record)
+{
+    static struct ev v;   /* static: the watchdog handler may read it after eval_run's frame is gone */
+    struct eval_opts o;
+    struct err e;
+    int rc = 0;
+    if (begin(&v, &o, opts))
+        return ERR_NOMEM;
+    if (watchdog_start(on_timeout, &v, &e)) {
+        verdict(&v, "internal_error", e.msg, 0);
+        rc = ERR_INTERNAL;
+        goto out;
+    }
+    int stop = stage_context(&v);
+    if (stop < 0)
+        rc = stop;   /* no_device or a system failure */
+    if (!stop)
+        stop = stage_compile(&v);
+    if (!stop)
+        stop = stage_load(&v);
+    if (!stop)
+        stop = stage_correctness(&v);
+    if (!stop && o.timing)
+        stop = stage_timing(&v);
+    if (!stop)
+        verdict(&v, "ok", NULL, 0);
+    watchdog_stop();
+out:
+    finish(&v);
+    if (!rc && verdict_is(&v, "internal_error"))
+        rc = ERR_INTERNAL;
+    release(&v);
+    *record = v.rec;
+    return rc;
+}

@@ -1,0 +1,185 @@
+/* interleave.c — alternating-round timing (see interleave.h).
+ *
+ * DESIGN. Candidate and baselines share the clock and thermal state of the GPU only if they are
+ * measured close together; rounds of one sample each, in alternating order, spread drift over all
+ * of them alike, and pairing the samples of one round removes most of it from the ratio. The
+ * stopping rule looks at every implementation, so the noisiest one decides how long we measure,
+ * bounded by the budget. */
+#include "interleave.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "stats.h"
+#include "watchdog.h"
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* The kept samples of im (rounds 0..rounds-1) into out; returns their count. */
+static int kept(const struct interleave_impl *im, int rounds, double *out)
+{
+    int k = 0;
+    for (int r = 0; r < rounds; r++)
+        if (im->ms[r] > 0)
+            out[k++] = im->ms[r];
+    return k;
+}
+
+static bool converged(const struct interleave_impl *im, int n, int rounds, const struct interleave_opts *o,
+                      double *buf)
+{
+    for (int i = 0; i < n; i++) {
+        int k = kept(&im[i], rounds, buf);
+        struct stats s;
+        if (k < o->min_samples || stats_compute(buf, k, &s) || s.rse > o->target_rse)
+            return false;
+    }
+    return true;
+}
+
+int interleave_run(struct gtime *gt, struct interleave_impl *im, int n, const struct interleave_opts *o,
+                   struct interleave_report *rep, struct err *e)
+{
+    int rc = 0;
+    double *buf = malloc((size_t)o->max_samples * sizeof *buf);
+    memset(rep, 0, sizeof *rep);
+    rep->failed = -1;
+    rep->stopped_by = "max_samples";
+    for (int i = 0; i < n; i++) {
+        im[i].ms = calloc((size_t)o->max_samples, sizeof(double));
+        im[i].mhz = calloc((size_t)o->max_samples, sizeof(double));
+        im[i].kept = im[i].throttled = 0;
+        if (!im[i].ms || !im[i].mhz)
+            buf = (free(buf), NULL);
+    }
+    if (!buf)
+        return err_set(e, ERR_NOMEM, "", "out of memory");
+    char what[160];
+    for (int i = 0; i < n; i++)
+        for (int w = 0; w < im[i].warmup; w++) {
+            double ms;
+            snprintf(what, sizeof what, "timing, warm-up run %d of %s", w + 1, im[i].name);
+            watchdog_arm(o->sample_timeout_ms, what);
+            rc = gtime_sample(gt, im[i].prep, im[i].fn, im[i].ctx, &ms, NULL, e);
+            watchdog_disarm();
+            if (rc) {
+                rep->failed = i;
+                goto out;
+            }
+        }
+    double t0 = now_ms();
+    for (int r = 0; r < o->max_samples; r++) {
+        for (int j = 0; j < n; j++) {
+            int i = r % 2 ? n - 1 - j : j;
+            double ms = 0, mhz = 0;
+            snprintf(what, sizeof what, "timing, sample %d of %s", r + 1, im[i].name);
+            watchdog_arm(o->sample_timeout_ms, what);
+            rc = gtime_sample(gt, im[i].prep, im[i].fn, im[i].ctx, &ms, &mhz, e);
+            watchdog_disarm();
+            if (rc) {
+                rep->failed = i;
+                rep->rounds = r;
+                goto out;
+            }
+            im[i].mhz[r] = mhz;
+            if (o->throttle_mhz > 0 && mhz > 0 && mhz < o->throttle_mhz) {
+                im[i].throttled++;
+            } else {
+                im[i].ms[r] = ms;
+                im[i].kept++;
+            }
+        }
+        rep->rounds = r + 1;
+        if (converged(im, n, rep->rounds, o, buf)) {
+            rep->stopped_by = "converged";
+            break;
+        }
+        if (now_ms() - t0 > o->budget_ms) {
+            rep->stopped_by = "budget";
+            break;
+        }
+    }
+    rep->wall_ms = now_ms() - t0;
+out:
+    free(buf);
+    return rc;
+}
+
+void interleave_free(struct interleave_impl *im, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(im[i].ms);
+        free(im[i].mhz);
+        im[i].ms = im[i].mhz = NULL;
+    }
+}
+
+double interleave_median(const struct interleave_impl *im, int rounds)
+{
+    double *buf = calloc((size_t)(rounds > 0 ? rounds : 1), sizeof *buf);
+    struct stats s = {0};
+    if (buf)
+        stats_compute(buf, kept(im, rounds, buf), &s);
+    free(buf);
+    return s.median;
+}
+
+cJSON *interleave_stats_json(const struct interleave_impl *im, int rounds)
+{
+    double *buf = calloc((size_t)(rounds > 0 ? rounds : 1), sizeof *buf);
+    if (!buf)
+        return NULL;
+    struct stats s, c;
+    stats_compute(buf, kept(im, rounds, buf), &s);
+    int k = 0;
+    for (int r = 0; r < rounds; r++)
+        if (im->mhz[r] > 0)
+            buf[k++] = im->mhz[r];
+    stats_compute(buf, k, &c);
+    free(buf);
+    cJSON *o = stats_to_json(&s);
+    cJSON_AddNumberToObject(o, "throttled", im->throttled);
+    cJSON *clk = cJSON_AddObjectToObject(o, "sm_clock_mhz");
+    cJSON_AddNumberToObject(clk, "median", c.median);
+    cJSON_AddNumberToObject(clk, "min", c.min);
+    cJSON_AddNumberToObject(clk, "max", c.max);
+    return o;
+}
+
+cJSON *interleave_speedup(const struct interleave_impl *base, const struct interleave_impl *cand, int rounds,
+                          double margin)
+{
+    double *num = malloc((size_t)(rounds > 0 ? rounds : 1) * sizeof *num);
+    double *den = malloc((size_t)(rounds > 0 ? rounds : 1) * sizeof *den);
+    cJSON *o = NULL;
+    if (!num || !den)
+        goto out;
+    for (int r = 0; r < rounds; r++) {   /* a dropped sample (0) makes stats_paired_ratio skip the pair */
+        num[r] = base->ms[r];
+        den[r] = cand->ms[r];
+    }
+    struct stats_ratio q;
+    stats_paired_ratio(num, den, rounds, &q);
+    o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "estimate", q.estimate);
+    cJSON *ci = cJSON_AddArrayToObject(o, "ci95");
+    cJSON_AddItemToArray(ci, cJSON_CreateNumber(q.lo));
+    cJSON_AddItemToArray(ci, isfinite(q.hi) ? cJSON_CreateNumber(q.hi) : cJSON_CreateNull());
+    cJSON_AddNumberToObject(o, "pairs", q.n);
+    double mc = interleave_median(cand, rounds), mb = interleave_median(base, rounds);
+    cJSON_AddNumberToObject(o, "ratio_of_medians", mc > 0 ? mb / mc : 0);
+    const char *d = q.n >= 2 && q.lo > 1 + margin ? "faster" : q.n >= 2 && q.hi < 1 - margin ? "slower" : "tie";
+    cJSON_AddStringToObject(o, "decision", d);
+out:
+    free(num);
+    free(den);
+    return o;
+}

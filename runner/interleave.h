@@ -1,0 +1,61 @@
+/* interleave.h — several implementations timed in alternating rounds, with a stopping rule.
+ *
+ * Each round takes one cold-L2 sample (gtime) of every implementation; the order reverses every
+ * other round so no implementation always follows the same neighbour. A sample whose SM clock is
+ * below throttle_mhz is dropped and counted. The loop stops when every implementation has at least
+ * min_samples kept samples and a relative standard error of at most target_rse ("converged"), when
+ * the budget is spent ("budget"), or after max_samples rounds ("max_samples"). Samples are stored
+ * by round, so implementations can be compared pair-wise within a round (interleave_speedup). */
+#ifndef KGRADE_INTERLEAVE_H
+#define KGRADE_INTERLEAVE_H
+
+#include <stdbool.h>
+
+#include <cjson/cJSON.h>
+
+#include "gtime.h"
+
+struct interleave_impl {
+    const char *name;
+    gtime_fn prep, fn;     /* prep may be NULL */
+    void *ctx;
+    int warmup;            /* untimed runs before the first round */
+    /* filled by interleave_run: per round the time (ms; 0 when dropped) and the SM clock (MHz) */
+    double *ms, *mhz;
+    int kept, throttled;
+};
+
+struct interleave_opts {
+    double budget_ms;      /* wall clock of the rounds */
+    int min_samples, max_samples;
+    double target_rse;
+    double throttle_mhz;   /* 0: keep every sample */
+    double sample_timeout_ms;   /* watchdog for one sample */
+};
+
+struct interleave_report {
+    int rounds;
+    const char *stopped_by;
+    double wall_ms;
+    int failed;            /* index of the implementation whose sample failed, -1 */
+};
+
+/* Allocates each implementation's arrays (freed by interleave_free). */
+int interleave_run(struct gtime *gt, struct interleave_impl *im, int n, const struct interleave_opts *o,
+                   struct interleave_report *rep, struct err *e);
+void interleave_free(struct interleave_impl *im, int n);
+
+/* Statistics of the kept samples: stats_to_json plus "throttled" and "sm_clock_mhz"
+ * {"median","min","max"}. */
+cJSON *interleave_stats_json(const struct interleave_impl *im, int rounds);
+
+/* The median of the kept samples (0 when none). */
+double interleave_median(const struct interleave_impl *im, int rounds);
+
+/* Speedup of cand over base (base time / cand time) from the rounds where both were kept:
+ * {"estimate", "ci95":[lo, hi], "pairs", "ratio_of_medians", "decision"}: "faster" when the interval
+ * lies above 1 + margin, "slower" when below 1 - margin, else "tie". */
+cJSON *interleave_speedup(const struct interleave_impl *base, const struct interleave_impl *cand, int rounds,
+                          double margin);
+
+#endif

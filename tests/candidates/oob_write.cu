@@ -1,0 +1,44 @@
+// expect: runtime_error
+// problem: small-3x3
+// A correct naive convolution, except that thread 0 also stores one value 2^28 floats (1 GiB)
+// past its own output element, far beyond the end of y (12.5 KiB here) and of any allocation the
+// worker makes for this problem. The store hits unmapped device memory, the kernel faults with an
+// illegal address, and the context is lost: a runtime error, not a wrong answer.
+// @kgrade launch conv_oob grid(cdiv(Y_ELEMS, 256)) block(256) args(x, w, bias, y, N, C_in, H, W, C_out, KH, KW, SH, SW, PH, PW, DH, DW, G, H_out, W_out)
+
+extern "C" __global__ void conv_oob(const float *__restrict__ x, const float *__restrict__ w,
+                                    const float *__restrict__ bias, float *__restrict__ y,
+                                    int N, int C_in, int H, int W, int C_out, int KH, int KW,
+                                    int SH, int SW, int PH, int PW, int DH, int DW, int G,
+                                    int H_out, int W_out)
+{
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (long long)N * C_out * H_out * W_out)
+        return;
+    int ow = (int)(i % W_out);
+    long long t = i / W_out;
+    int oh = (int)(t % H_out);
+    t /= H_out;
+    int co = (int)(t % C_out);
+    int n = (int)(t / C_out);
+    int cin_g = C_in / G, g = co / (C_out / G);
+
+    float acc = bias ? bias[co] : 0.0f;
+    for (int ci = 0; ci < cin_g; ++ci) {
+        const float *xc = x + ((long long)n * C_in + (long long)g * cin_g + ci) * H * W;
+        const float *wc = w + ((long long)co * cin_g + ci) * KH * KW;
+        for (int kh = 0; kh < KH; ++kh) {
+            long long ih = (long long)oh * SH - PH + (long long)kh * DH;
+            if (ih < 0 || ih >= H)
+                continue;
+            for (int kw = 0; kw < KW; ++kw) {
+                long long iw = (long long)ow * SW - PW + (long long)kw * DW;
+                if (iw >= 0 && iw < W)
+                    acc += xc[ih * W + iw] * wc[kh * KW + kw];
+            }
+        }
+    }
+    y[i] = acc;
+    if (i == 0)
+        y[i + (1LL << 28)] = acc;  // BUG: 1 GiB past the output buffer
+}
