@@ -86,8 +86,11 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+static void stage_end(struct ev *v);
+
 static void stage_begin(struct ev *v, const char *name)
 {
+    stage_end(v);
     v->stage = name;
     v->t_stage = now_ms();
 }
@@ -234,8 +237,10 @@ static int stage_compile(struct ev *v)
     watchdog_disarm();
     if (v->cand.dirs || v->cand.compiled || v->cand.jit.log)
         cJSON_AddItemToObject(v->rec, "compile", candidate_compile_json(&v->cand, v->arch));
-    if (v->cand.bound)
+    if (v->cand.bound) {
         cJSON_AddItemToObject(v->rec, "launches", directive_plan_to_json(&v->cand.plan));
+        cJSON_AddNumberToObject(v->rec, "workspace_bytes", (double)v->cand.plan.workspace_bytes);
+    }
     if (v->cand.failure == CANDIDATE_DIRECTIVE)
         return verdict(v, "directive_error", e.msg, v->cand.err_line);
     if (v->cand.failure == CANDIDATE_COMPILE)
@@ -454,6 +459,7 @@ static int stage_timing(struct ev *v)
                                  .throttle_mhz = o->throttle_fraction * v->clock_khz / 1e3,
                                  .sample_timeout_ms = o->launch_timeout_ms};
     struct interleave_report rep;
+    cJSON_AddNumberToObject(tj, "setup_ms", now_ms() - v->t_stage);
     rc = interleave_run(&v->gt, im, n, &io, &rep, &e);
     if (rc) {
         rc = verdict(v, rep.failed == 0 ? "runtime_error" : "internal_error", e.msg, 0);

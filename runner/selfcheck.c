@@ -15,6 +15,7 @@
 #include "compare.h"
 #include "cpuref.h"
 #include "cudrv.h"
+#include "gpucheck.h"
 #include "gpuinput.h"
 #include "gpuref.h"
 #include "registry.h"
@@ -100,7 +101,85 @@ out:
     return rc;
 }
 
-/* Part 2: one shape, full output against the oracle. */
+/* Part 2: the GPU comparator and hash (gpucheck) against the CPU comparator (compare_run), on
+ * tensors that hold every case of the element rules: within and outside tolerance, NaN and Inf
+ * on either side, zeros of both signs. */
+static int check_comparator(struct ctx *c, struct err *e)
+{
+    int rc = 0;
+    const int64_t n = 100003, shape[4] = {1, 1, 1, n};
+    float *ref = malloc(n * sizeof *ref), *got = malloc(n * sizeof *got);
+    void *raw = malloc(n * 4);
+    CUdeviceptr dref = 0, dgot = 0;
+    struct gpucheck gc;
+    memset(&gc, 0, sizeof gc);
+    if (!ref || !got || !raw) {
+        rc = err_set(e, ERR_NOMEM, "", "out of memory");
+        goto out;
+    }
+    if ((rc = gpucheck_init(&gc, c->dev, c->arch, c->o->cache_dir, e)))
+        goto out;
+    CU_CHECK(cu.cuMemAlloc(&dref, n * 4));
+    CU_CHECK(cu.cuMemAlloc(&dgot, n * 4));
+    for (int dt = 0; dt < 3; dt++) {
+        enum spec_dtype dtype = (enum spec_dtype)dt;
+        size_t sz = (size_t)spec_dtype_size(dtype);
+        rng_fill(ref, SPEC_F32, c->o->seed + 77, PORT_STREAM_X, 0, n, PORT_NORMAL, 1.0f);
+        rng_fill(got, SPEC_F32, c->o->seed + 78, PORT_STREAM_W, 0, n, PORT_NORMAL, 1.0f);
+        for (int64_t i = 0; i < n; i++) {   /* mostly tiny errors, some large, the special cases */
+            float noise = got[i] * (i % 97 == 0 ? 0.05f : 1e-4f);
+            got[i] = ref[i] + noise;
+            if (i % 1009 == 3) got[i] = NAN;
+            if (i % 1013 == 5) ref[i] = INFINITY, got[i] = INFINITY;
+            if (i % 1019 == 7) ref[i] = INFINITY, got[i] = 1.0f;
+            if (i % 1021 == 9) ref[i] = 0.0f, got[i] = -0.0f;
+            if (i == 11) ref[i] = NAN;
+        }
+        struct compare_tol tol = {1e-3, 1e-3, 1e-3};
+        struct compare_result cr, gr;
+        rng_from_float(ref, dtype, n, raw);
+        CU_CHECK(cu.cuMemcpyHtoD(dref, raw, (size_t)n * sz));
+        rng_to_float(raw, dtype, n, ref);
+        rng_from_float(got, dtype, n, raw);
+        CU_CHECK(cu.cuMemcpyHtoD(dgot, raw, (size_t)n * sz));
+        rng_to_float(raw, dtype, n, got);
+        compare_run(ref, got, n, shape, tol, &cr);
+        if ((rc = gpucheck_compare(&gc, dref, dgot, dtype, n, shape, tol, c->st, &gr, e)))
+            goto out;
+        bool same = cr.pass == gr.pass && cr.mismatches == gr.mismatches && cr.nonfinite == gr.nonfinite &&
+                    cr.first_index == gr.first_index && cr.max_abs == gr.max_abs && cr.max_rel == gr.max_rel &&
+                    (cr.rel_l2 == gr.rel_l2 || fabs(cr.rel_l2 - gr.rel_l2) <= 1e-12 * cr.rel_l2);
+        /* the hash: stable, and any changed element changes it */
+        uint64_t h1 = 0, h2 = 0, h3 = 0;
+        unsigned char one;
+        if ((rc = gpucheck_hash(&gc, dgot, (size_t)n * sz, 42, c->st, &h1, e)) ||
+            (rc = gpucheck_hash(&gc, dgot, (size_t)n * sz, 42, c->st, &h2, e)))
+            goto out;
+        CU_CHECK(cu.cuMemcpyDtoH(&one, dgot + 12345, 1));
+        one ^= 1;
+        CU_CHECK(cu.cuMemcpyHtoD(dgot + 12345, &one, 1));
+        if ((rc = gpucheck_hash(&gc, dgot, (size_t)n * sz, 42, c->st, &h3, e)))
+            goto out;
+        char name[64];
+        snprintf(name, sizeof name, "comparator gpu=cpu %s", spec_dtype_name(dtype));
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddItemToObject(r, "cpu", compare_to_json(&cr, tol, dtype));
+        cJSON_AddItemToObject(r, "gpu", compare_to_json(&gr, tol, dtype));
+        cJSON_AddBoolToObject(r, "hash_stable", h1 == h2);
+        cJSON_AddBoolToObject(r, "hash_sees_one_bit", h1 != h3);
+        row(c, name, same && cr.mismatches > 0 && h1 == h2 && h1 != h3, r);
+    }
+out:
+    if (dref)
+        cu.cuMemFree(dref);
+    if (dgot)
+        cu.cuMemFree(dgot);
+    gpucheck_free(&gc);
+    free(ref), free(got), free(raw);
+    return rc;
+}
+
+/* Part 3: one shape, full output against the oracle. */
 static int check_shape(struct ctx *c, const char *name, const struct conv_spec *s, enum port_dist dist,
                        struct err *e)
 {
@@ -177,7 +256,7 @@ out:
     return rc;
 }
 
-/* Part 3: a large shape on sampled points. */
+/* Part 4: a large shape on sampled points. */
 static int check_large(struct ctx *c, const char *id, struct err *e)
 {
     int rc = 0;
@@ -299,7 +378,7 @@ int selfcheck_run(const struct selfcheck_opts *o, cJSON **report, struct err *e)
     if ((rc = gpuinput_init(&c.gi, c.dev, c.arch, o->cache_dir, e)))
         goto out;
     c.rows = cJSON_CreateArray();
-    if ((rc = check_rng(&c, e)))
+    if ((rc = check_rng(&c, e)) || (rc = check_comparator(&c, e)))
         goto out;
     for (size_t i = 0; i < registry_count() && !rc; i++) {
         const struct registry_entry *r = registry_at(i);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The GPU round: build, run the GPU tests, the reference self-check and the benchmark, print a short
 # table last. Full logs and JSON go to $OUT (default ./gpu-out). Run from the repository root on a
-# machine with a GPU; set KGRADE_SWEEP=1 to also time the reference's tile variants.
+# machine with a GPU; set KGRADE_SWEEP=1 to also time the reference's tile variants,
+# KGRADE_REF_BENCH=0 to skip the reference-vs-cuDNN benchmark, KGRADE_EVAL_BENCH=0 to skip the
+# benchmark of kgrade-worker eval (tests/gpu/bench_eval.sh).
 set -uo pipefail
 OUT=${OUT:-$PWD/gpu-out}
 mkdir -p "$OUT"
@@ -21,12 +23,18 @@ fi
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu,power.draw --format=csv \
   >"$OUT/device.txt" 2>&1
 $BIN info >"$OUT/info.json" 2>&1
-(cd build && ctest -L gpu --output-on-failure) >"$OUT/ctest_gpu.log" 2>&1
+(cd build && ctest -L gpu -E gpu_corpus --output-on-failure) >"$OUT/ctest_gpu.log" 2>&1
 ctest_rc=$?
+OUT=$OUT bash tests/gpu/corpus.sh "$BIN" tests/candidates >"$OUT/corpus.txt" 2>&1
+corpus_rc=$?
 $BIN selfcheck --shapes tests/data/gpu_shapes.txt >"$OUT/selfcheck.json" 2>"$OUT/selfcheck.log"
 self_rc=$?
-$BIN bench ${KGRADE_BENCH_IDS:-} >"$OUT/bench.json" 2>"$OUT/bench.log"
-bench_rc=$?
+bench_rc=skipped
+if [ "${KGRADE_REF_BENCH:-1}" = 1 ]; then
+  $BIN bench ${KGRADE_BENCH_IDS:-} >"$OUT/bench.json" 2>"$OUT/bench.log"
+  bench_rc=$?
+fi
+[ "${KGRADE_EVAL_BENCH:-1}" = 1 ] && bash tests/gpu/bench_eval.sh "$BIN" "$OUT" >"$OUT/bench_eval.txt" 2>&1
 if [ "${KGRADE_SWEEP:-0}" = 1 ]; then
   for cfg in ${KGRADE_SWEEP_CONFIGS:-igemm:128x128x8 igemm:256x64x8 igemm:128x64x8 igemm:128x128x16}; do
     KGRADE_REF_CONFIG=$cfg $BIN bench ${KGRADE_SWEEP_IDS:-kb1-55 kb1-56} --budget-ms 1500 \
@@ -37,7 +45,9 @@ fi
 echo "== device"; cat "$OUT/device.txt"; cat "$OUT/info.json"
 echo "== ctest -L gpu (rc $ctest_rc)"; grep -E "tests passed|tests failed|Failed|Not Run" "$OUT/ctest_gpu.log" | tail -5
 echo "== selfcheck (rc $self_rc)"; grep -E "^FAIL" "$OUT/selfcheck.log" | head -20; tail -1 "$OUT/selfcheck.log"
-echo "== bench (rc $bench_rc)"; cat "$OUT/bench.log" | tail -15
+echo "== corpus (rc $corpus_rc)"; cat "$OUT/corpus.txt"
+echo "== eval benchmark"; cat "$OUT/bench_eval.txt" 2>/dev/null
+echo "== bench (rc $bench_rc)"; tail -15 "$OUT/bench.log" 2>/dev/null
 python3 - "$OUT" <<'PY'
 import json, sys, glob, os
 out = sys.argv[1]
