@@ -11,8 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cudrv.h"
+#include "jit.h"
+#include "sha256.h"
 
 enum { DNN_DATA_FLOAT = 0, DNN_DATA_HALF = 2, DNN_DATA_BF16 = 9, DNN_NCHW = 0, DNN_XCORR = 1 };
 enum { DNN_DEFAULT_MATH = 0, DNN_FMA_MATH = 3 };
@@ -111,8 +114,49 @@ static int dnn_type(enum spec_dtype t)
     return t == SPEC_F16 ? DNN_DATA_HALF : t == SPEC_BF16 ? DNN_DATA_BF16 : DNN_DATA_FLOAT;
 }
 
+/* The algorithm choice cache: one small text file "ALGO MATH" per (problem, math mode, cuDNN
+ * version, driver, device), named by the SHA-256 of that key, written atomically. A search on a
+ * large problem tries every algorithm (FFT and GEMM variants with gigabytes of workspace) and costs
+ * hundreds of milliseconds; the choice does not change between evaluations of the same problem. */
+static void choice_path(const char *dir, const struct conv_spec *s, bool tf32, const char *device, char *path,
+                        size_t len)
+{
+    char key[512], hex[65];
+    spec_describe(s, key, 256);
+    size_t n = strlen(key);
+    snprintf(key + n, sizeof key - n, "|%s|cudnn %d|driver %d|%s", tf32 ? "tf32" : "fp32",
+             dnn.lib ? (int)dnn.cudnnGetVersion_() : 0, cu.driver_version, device ? device : "");
+    struct sha256 h;
+    sha256_init(&h);
+    sha256_update(&h, key, strlen(key));
+    sha256_final_hex(&h, hex);
+    snprintf(path, len, "%s/cudnn-%s.algo", dir, hex);
+}
+
+static bool choice_read(const char *path, int *algo, int *math)
+{
+    FILE *f = fopen(path, "r");
+    bool ok = f && fscanf(f, "%d %d", algo, math) == 2 && *algo >= 0 && *algo < 8 && *math >= 0 && *math < 4;
+    if (f)
+        fclose(f);
+    return ok;
+}
+
+static void choice_write(const char *path, int algo, int math)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return;
+    bool ok = fprintf(f, "%d %d\n", algo, math) > 0;
+    ok &= fclose(f) == 0;
+    if (!ok || rename(tmp, path) != 0)
+        unlink(tmp);
+}
+
 int cudnn_conv_init(struct cudnn_conv *c, const struct conv_spec *s, bool tf32, CUdeviceptr x, CUdeviceptr w,
-                    CUdeviceptr y, CUstream st, struct err *e)
+                    CUdeviceptr y, CUstream st, const char *cache_dir, const char *device, struct err *e)
 {
     int rc = 0;
     struct dnn_perf *perf = NULL;
@@ -156,6 +200,25 @@ int cudnn_conv_init(struct cudnn_conv *c, const struct conv_spec *s, bool tf32, 
     DNN_CHECK(dnn.cudnnSetConvolutionGroupCount(c->cd, (int)s->groups));
     DNN_CHECK(dnn.cudnnSetConvolutionMathType(c->cd, tf32 ? DNN_DEFAULT_MATH : DNN_FMA_MATH));
 
+    char path[4200] = "";
+    int algo = 0, math = 0;
+    if (cache_dir) {
+        choice_path(cache_dir, s, tf32, device, path, sizeof path);
+        size_t sz = 0;
+        if (choice_read(path, &algo, &math) &&
+            dnn.cudnnSetConvolutionMathType(c->cd, math) == 0 &&
+            dnn.cudnnGetConvolutionForwardWorkspaceSize(c->handle, c->xd, c->wd, c->cd, c->yd, algo, &sz) == 0) {
+            if (sz)
+                CU_CHECK(cu.cuMemAlloc(&c->ws, sz));
+            c->ws_bytes = sz;
+            c->algo = algo;
+            c->math = math;
+            c->algo_cached = true;
+            goto out;
+        }
+        DNN_CHECK(dnn.cudnnSetConvolutionMathType(c->cd, tf32 ? DNN_DEFAULT_MATH : DNN_FMA_MATH));
+    }
+
     /* workspace: the largest any algorithm asks for, capped at 4 GiB */
     int maxalgo = 0;
     DNN_CHECK(dnn.cudnnGetConvolutionForwardAlgorithmMaxCount(c->handle, &maxalgo));
@@ -190,6 +253,8 @@ int cudnn_conv_init(struct cudnn_conv *c, const struct conv_spec *s, bool tf32, 
     c->math = perf[best].math;
     c->search_ms = perf[best].time;
     DNN_CHECK(dnn.cudnnSetConvolutionMathType(c->cd, c->math));
+    if (path[0])
+        choice_write(path, c->algo, c->math);
 out:
     free(perf);
     if (rc)

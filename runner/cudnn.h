@@ -27,7 +27,8 @@ struct cudnn_conv {
     bool tf32;
     CUdeviceptr ws;
     size_t ws_bytes;
-    float search_ms;   /* cuDNN's own time for the chosen algorithm during the search */
+    float search_ms;   /* cuDNN's own time for the chosen algorithm during the search (0 when cached) */
+    bool algo_cached;  /* the choice came from the cache: no search ran */
     int slices;        /* batch slices per run (1 unless a tensor reaches 2^31 elements) */
     size_t x_slice_bytes, y_slice_bytes;
 };
@@ -41,9 +42,11 @@ const char *cudnn_math_name(int math);
 int cudnn_load(int *version, struct err *e);
 
 /* A context must be current (the device's primary context). x, w, y are the problem's buffers,
- * used by the algorithm search (y is overwritten). */
+ * used by the algorithm search (y is overwritten). With cache_dir the chosen algorithm is kept
+ * there, keyed by the problem, the math mode, cuDNN's and the driver's versions and device (the
+ * device's name), and later inits on the same key skip the search. */
 int cudnn_conv_init(struct cudnn_conv *c, const struct conv_spec *s, bool tf32, CUdeviceptr x, CUdeviceptr w,
-                    CUdeviceptr y, CUstream st, struct err *e);
+                    CUdeviceptr y, CUstream st, const char *cache_dir, const char *device, struct err *e);
 
 int cudnn_conv_run(struct cudnn_conv *c, CUdeviceptr x, CUdeviceptr w, CUdeviceptr b, CUdeviceptr y, struct err *e);
 

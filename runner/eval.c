@@ -47,6 +47,7 @@ struct ev {
     CUdevice dev;
     bool have_ctx;
     int arch, sms, clock_khz, mem_khz, bus_bits, optin;
+    char device_name[128];
     struct candidate cand;
     CUmodule mod;
     struct launch_set ls;
@@ -191,11 +192,11 @@ static int stage_context(struct ev *v)
         return rc;
     }
     v->have_ctx = true;
-    char name[128] = "";
+    char *name = v->device_name;
     int major = 0, minor = 0, l2 = 0;
     size_t mem = 0;
     CUdevice d = v->dev;
-    cu.cuDeviceGetName(name, sizeof name, d);
+    cu.cuDeviceGetName(name, sizeof v->device_name, d);
     cu.cuDeviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, d);
     cu.cuDeviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, d);
     cu.cuDeviceGetAttribute(&v->sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, d);
@@ -353,6 +354,25 @@ static int stage_correctness(struct ev *v)
         int line = oc.failed_launch >= 0 ? v->cand.plan.launch[oc.failed_launch].line : 0;
         return verdict(v, "runtime_error", oc.message, line);
     }
+    /* coverage: launch geometry against the output size, and whether any output stayed NaN */
+    struct spec_derived d;
+    spec_derive(&v->o->spec, &d);
+    double most = 0;
+    for (int i = 0; i < v->cand.plan.nlaunch; i++) {
+        const struct directive_launch_plan *lp = &v->cand.plan.launch[i];
+        double t = (double)lp->grid[0] * lp->grid[1] * lp->grid[2] * lp->block[0] * lp->block[1] * lp->block[2];
+        most = t > most ? t : most;
+    }
+    bool written = true;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(c, "trials"))
+        written &= cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(
+                       cJSON_GetObjectItemCaseSensitive(t, "comparison"), "nonfinite")) == 0;
+    cJSON *cov = cJSON_AddObjectToObject(v->rec, "output_coverage");
+    cJSON_AddNumberToObject(cov, "outputs", (double)d.y_elems);
+    cJSON_AddNumberToObject(cov, "threads_of_largest_launch", most);
+    cJSON_AddNumberToObject(cov, "threads_per_output", most / (double)d.y_elems);
+    cJSON_AddBoolToObject(cov, "every_output_written", written);
     if (oc.kind == CORRECT_WRONG)
         return verdict(v, "wrong_answer", oc.message, 0);
     return 0;
@@ -444,7 +464,7 @@ static int stage_timing(struct ev *v)
         for (int i = 0; i < 2; i++) {
             const char *name = i ? "cudnn_tf32" : "cudnn_fp32";
             if (have && cudnn_conv_init(&v->dnn[i], &o->spec, i == 1, env->priv.x, env->priv.w, env->priv.y, env->st,
-                                        &de) == 0) {
+                                        o->cache_dir, v->device_name, &de) == 0) {
                 idx[BASE_FP32 + i] = n;
                 im[n++] = (struct interleave_impl){.name = name, .fn = i ? run_tf32 : run_fp32, .ctx = v,
                                                    .warmup = o->warmup};
@@ -487,6 +507,7 @@ static int stage_timing(struct ev *v)
         } else {
             cJSON_AddStringToObject(s, "algorithm", cudnn_algo_name(v->dnn[b - 1].algo));
             cJSON_AddStringToObject(s, "math", cudnn_math_name(v->dnn[b - 1].math));
+            cJSON_AddBoolToObject(s, "algorithm_cached", v->dnn[b - 1].algo_cached);
         }
         cJSON_AddItemToObject(bl, im[idx[b]].name, s);
         cJSON_AddItemToObject(sp, vs[b], interleave_speedup(&im[idx[b]], &im[0], rep.rounds, o->tie_margin));
