@@ -402,8 +402,8 @@ static int run_reference(void *p, CUstream st, struct err *e)
 
 static int run_dnn(struct ev *v, int i, struct err *e)
 {
-    const struct gpuinput_tensors *t = &v->env.priv;
-    return cudnn_conv_run(&v->dnn[i], t->x, t->w, t->b, t->y, e);
+    const struct gpuinput_tensors *t = &v->env.priv;   /* no bias pointer without bias: cuDNN would add it */
+    return cudnn_conv_run(&v->dnn[i], t->x, t->w, v->o->spec.bias ? t->b : 0, t->y, e);
 }
 
 static int run_fp32(void *p, CUstream st, struct err *e)
@@ -491,6 +491,7 @@ static int stage_timing(struct ev *v)
     cJSON_AddNumberToObject(tj, "input_seed", (double)seed);
     cJSON_AddNumberToObject(tj, "rounds", rep.rounds);
     cJSON_AddStringToObject(tj, "stopped_by", rep.stopped_by);
+    cJSON_AddNumberToObject(tj, "warmup_ms", rep.warmup_ms);
     cJSON_AddNumberToObject(tj, "wall_ms", rep.wall_ms);
     cJSON_AddNumberToObject(tj, "throttle_below_mhz", io.throttle_mhz);
     cJSON_AddItemToObject(tj, "candidate", interleave_stats_json(&im[0], rep.rounds));

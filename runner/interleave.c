@@ -63,6 +63,7 @@ int interleave_run(struct gtime *gt, struct interleave_impl *im, int n, const st
     if (!buf)
         return err_set(e, ERR_NOMEM, "", "out of memory");
     char what[160];
+    double tw = now_ms();
     for (int i = 0; i < n; i++)
         for (int w = 0; w < im[i].warmup; w++) {
             double ms;
@@ -76,6 +77,7 @@ int interleave_run(struct gtime *gt, struct interleave_impl *im, int n, const st
             }
         }
     double t0 = now_ms();
+    rep->warmup_ms = t0 - tw;
     for (int r = 0; r < o->max_samples; r++) {
         for (int j = 0; j < n; j++) {
             int i = r % 2 ? n - 1 - j : j;

@@ -36,7 +36,8 @@ struct interleave_opts {
 struct interleave_report {
     int rounds;
     const char *stopped_by;
-    double wall_ms;
+    double warmup_ms;      /* the untimed warm-up runs */
+    double wall_ms;        /* the rounds */
     int failed;            /* index of the implementation whose sample failed, -1 */
 };
 

@@ -35,16 +35,13 @@ python3 - "$OUT" "$kern" <<'PY'
 import csv, json, os, statistics, sys
 out, kern = sys.argv[1], sys.argv[2].split("|")
 recs = [json.loads(l) for l in open(os.path.join(out, "bench_eval.jsonl"))]
-def stages(r):
-    s = r["stages_ms"]; t = r.get("timing", {})
-    timed = t.get("wall_ms", 0)
-    return s, timed
-print("(a) stage latencies, ms (total - rounds = everything but the timed runs)")
-print(f"{'run':22} {'verdict':8} {'context':>8} {'compile':>8} {'load':>8} {'correct':>8} {'timing':>8} {'rounds':>8} {'total':>8} {'total-rounds':>12}")
-for name, r in [("small-3x3 cold cache", recs[0])] + [(f"small-3x3 warm {i}", r) for i, r in enumerate(recs[1:6], 1)] + [("kb1-55 warm", recs[6])]:
-    s, timed = stages(r)
+print("(a) stage latencies, ms; 'untimed' = total - warm-up - rounds")
+print(f"{'run':22} {'verdict':8} {'context':>8} {'compile':>8} {'load':>8} {'correct':>8} {'t.setup':>8} {'warm-up':>8} {'rounds':>8} {'total':>8} {'untimed':>8}")
+for name, r in [("small-3x3 cold cache", recs[0])] + [(f"small-3x3 warm {i}", r) for i, r in enumerate(recs[1:6], 1)] + [("kb1-55 warm", recs[6]), ("kb1-55 warm", recs[7])]:
+    s, t = r["stages_ms"], r.get("timing", {})
     g = lambda k: s.get(k, float("nan"))
-    print(f"{name:22} {r['verdict']:8} {g('context'):8.1f} {g('compile'):8.1f} {g('load'):8.1f} {g('correctness'):8.1f} {g('timing'):8.1f} {timed:8.1f} {g('total'):8.1f} {g('total') - timed:12.1f}")
+    wu, rd = t.get("warmup_ms", 0), t.get("wall_ms", 0)
+    print(f"{name:22} {r['verdict']:8} {g('context'):8.1f} {g('compile'):8.1f} {g('load'):8.1f} {g('correctness'):8.1f} {t.get('setup_ms', 0):8.1f} {wu:8.1f} {rd:8.1f} {g('total'):8.1f} {g('total') - wu - rd:8.1f}")
 kb = recs[6:16]
 meds = [r["timing"]["candidate"]["median"] for r in kb]
 cv = statistics.pstdev(meds) / statistics.mean(meds)
