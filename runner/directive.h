@@ -18,7 +18,7 @@
  *   with an optional type ":i32" (the default) or ":i64"; at most DIRECTIVE_MAX_ARGS per launch.
  * workspace: bytes of a device scratch buffer passed as the "workspace" argument; at most once.
  *   Without it the size is 0 and naming "workspace" in args is an error.
- * option: one NVRTC option, a single token, from an allow-list: -use_fast_math, --use_fast_math;
+ * option: one NVRTC option, a single token, from the allow-list of nvopt.h: -use_fast_math, --use_fast_math;
  *   --ftz=, --prec-div=, --prec-sqrt=, --fmad= with true|false (also with one dash);
  *   --maxrregcount=16..255; -lineinfo, --generate-line-info; --extra-device-vectorization;
  *   --restrict, -restrict; --std= or -std= with c++11|c++14|c++17|c++20; -DNAME[=VALUE] with NAME
@@ -76,11 +76,6 @@ int directive_count_options(const struct directives *d);
 const char *directive_option(const struct directives *d, int i);
 int directive_option_line(const struct directives *d, int i);
 int directive_workspace_line(const struct directives *d);   /* 0 when there is none */
-
-/* Check one NVRTC option against the allow-list. Returns 0, or ERR_INVALID with a message that says
- * why when the reason is known (e.g. "the worker chooses the architecture for the device"). The
- * message has no "line N: " prefix; e->field is "directive". */
-int directive_check_option(const char *opt, struct err *e);
 
 /* ---- binding: the values for one problem on one device ---- */
 

@@ -15,6 +15,7 @@
 
 #include "check.h"
 #include "directive.h"
+#include "nvopt.h"
 #include "expr.h"
 #include "registry.h"
 
@@ -357,10 +358,10 @@ static void test_env_and_expr(void)
     check_msg(e.msg, "...'");
     CHECK(strlen(e.msg) < 120);
 
-    CHECK_INT(directive_check_option("-DTILE_M=128", NULL), 0);
-    CHECK_INT(directive_check_option("--fmad=false", &e), 0);
-    CHECK_INT(directive_check_option("--maxrregcount=", &e), ERR_INVALID);
-    CHECK_INT(directive_check_option("", &e), ERR_INVALID);
+    CHECK_INT(nvopt_check("-DTILE_M=128", NULL), 0);
+    CHECK_INT(nvopt_check("--fmad=false", &e), 0);
+    CHECK_INT(nvopt_check("--maxrregcount=", &e), ERR_INVALID);
+    CHECK_INT(nvopt_check("", &e), ERR_INVALID);
     check_msg(e.msg, "is not on the allow-list");
 }
 
