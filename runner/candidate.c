@@ -28,11 +28,11 @@ int candidate_arch_sms(int arch)
     return arch == 90 ? 132 : arch == 80 ? 108 : 128;   /* H100/H200 SXM, A100, RTX 4090 */
 }
 
-static int add_opt(struct candidate *c, const char *text, struct err *e)
+static int add_opt(struct candidate *c, const char *text, int line, struct err *e)
 {
     if (c->nopts >= CANDIDATE_MAX_OPTIONS || strlen(text) >= sizeof c->opt_text[0])
-        return err_set(e, ERR_LIMIT, "directive", "option '%.40s...' is longer than %zu characters", text,
-                       sizeof c->opt_text[0] - 1);
+        return err_set(e, ERR_LIMIT, "directive", "line %d: option '%.40s...' is longer than %zu characters", line,
+                       text, sizeof c->opt_text[0] - 1);
     memcpy(c->opt_text[c->nopts++], text, strlen(text) + 1);
     return 0;
 }
@@ -53,20 +53,23 @@ static void problem_defines(struct candidate *c, const struct conv_spec *s)
         snprintf(c->opt_text[c->nopts++], sizeof c->opt_text[0], "-DKG_%s=%lld", defs[i].name, defs[i].v);
 }
 
-/* The first "candidate.cu(L): error: ..." line of an NVRTC log, for the one-line message. */
+/* The first line of an NVRTC log that reports an error ("candidate.cu(L): error: ...",
+ * "... catastrophic error: ...", a ptxas error), for the one-line message; *line is L when the
+ * line names one. */
 static void first_error(const char *log, int *line, char *buf, size_t cap)
 {
-    const char *p = log ? strstr(log, "candidate.cu(") : NULL;
-    for (; p; p = strstr(p + 1, "candidate.cu(")) {
+    buf[0] = 0;
+    for (const char *p = log; p && *p;) {
         const char *eol = strchr(p, '\n');
         size_t n = eol ? (size_t)(eol - p) : strlen(p);
-        if (!memmem(p, n, ": error", 7))
-            continue;
-        *line = atoi(p + 13);
-        snprintf(buf, cap, ": %.*s", (int)n, p);
-        return;
+        if (memmem(p, n, "error", 5)) {
+            if (!strncmp(p, "candidate.cu(", 13))
+                *line = atoi(p + 13);
+            snprintf(buf, cap, ": %.*s", (int)(n < 200 ? n : 200), p);
+            return;
+        }
+        p = eol ? eol + 1 : NULL;
     }
-    buf[0] = 0;
 }
 
 int candidate_build(struct candidate *c, const char *src, size_t len, const struct candidate_opts *o, struct err *e)
@@ -80,7 +83,7 @@ int candidate_build(struct candidate *c, const char *src, size_t len, const stru
     if (o->spec) {
         struct directive_env env;
         struct directive_limits lim = {o->max_smem ? o->max_smem : candidate_arch_smem(o->arch),
-                                       o->max_workspace ? o->max_workspace : DIRECTIVE_DEFAULT_MAX_WORKSPACE};
+                                       o->max_workspace >= 0 ? o->max_workspace : DIRECTIVE_DEFAULT_MAX_WORKSPACE};
         directive_env_from_spec(o->spec, o->sms ? o->sms : candidate_arch_sms(o->arch), &env);
         if ((rc = directive_bind(c->dirs, &env, &lim, &c->plan, &c->err_line, e))) {
             c->failure = CANDIDATE_DIRECTIVE;
@@ -90,7 +93,7 @@ int candidate_build(struct candidate *c, const char *src, size_t len, const stru
         problem_defines(c, o->spec);
     }
     for (int i = 0; i < directive_count_options(c->dirs); i++)
-        if ((rc = add_opt(c, directive_option(c->dirs, i), e))) {
+        if ((rc = add_opt(c, directive_option(c->dirs, i), directive_option_line(c->dirs, i), e))) {
             c->failure = CANDIDATE_DIRECTIVE;
             c->err_line = directive_option_line(c->dirs, i);
             return rc;

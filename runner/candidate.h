@@ -30,7 +30,7 @@ struct candidate_opts {
     int arch;                       /* e.g. 89, 90 */
     int sms;                        /* the SM count behind SMS; 0: a typical one for arch */
     int64_t max_smem;               /* per-block dynamic shared memory limit; 0: the arch's opt-in limit */
-    int64_t max_workspace;          /* 0: DIRECTIVE_DEFAULT_MAX_WORKSPACE */
+    int64_t max_workspace;          /* bytes; negative: DIRECTIVE_DEFAULT_MAX_WORKSPACE */
     const char *cache_dir;          /* NULL: no compile cache */
     size_t log_cap;                 /* bytes of NVRTC log kept; 0: 64 KiB */
 };

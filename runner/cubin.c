@@ -53,7 +53,8 @@ int cubin_find_kernel(const void *image, size_t size, const char *name, char *sy
         for (uint64_t k = 0; k < sh.sh_size / sizeof(Elf64_Sym); k++) {
             Elf64_Sym s;
             memcpy(&s, b + sh.sh_offset + k * sizeof s, sizeof s);
-            if (ELF64_ST_TYPE(s.st_info) != STT_FUNC || ELF64_ST_BIND(s.st_info) != STB_GLOBAL ||
+            int bind = ELF64_ST_BIND(s.st_info);   /* template instances are weak */
+            if (ELF64_ST_TYPE(s.st_info) != STT_FUNC || (bind != STB_GLOBAL && bind != STB_WEAK) ||
                 !(s.st_other & STO_CUDA_ENTRY) || s.st_name >= strh.sh_size)
                 continue;
             const char *sn = strtab + s.st_name;

@@ -1,6 +1,7 @@
 /* cubin.h — the kernels of a compiled cubin, read from its ELF symbol table (no driver needed).
  *
- * A kernel ("entry function") is a global STT_FUNC symbol with the CUDA entry flag in st_other.
+ * A kernel ("entry function") is a global or weak (template instance) STT_FUNC symbol with the
+ * CUDA entry flag in st_other.
  * cubin_find_kernel resolves the name a launch directive gives: the exact symbol (extern "C"
  * kernels, or a mangled name written out), else the one C++ symbol "_Z<len><name>..." of a kernel
  * declared at namespace scope. Several such symbols (overloads, template instances) are an

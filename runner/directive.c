@@ -52,6 +52,7 @@ struct directives {
 static const char *const var_names[] = {
     "N", "C_in", "H", "W", "C_out", "KH", "KW", "SH", "SW", "PH", "PW", "DH", "DW", "G",
     "H_out", "W_out", "HAS_BIAS", "CIN_G", "COUT_G", "X_ELEMS", "W_ELEMS", "Y_ELEMS", "SMS",
+    "DTYPE_SIZE",
 };
 #define NVARS ((int)(sizeof var_names / sizeof var_names[0]))
 
@@ -445,7 +446,7 @@ void directive_env_from_spec(const struct conv_spec *s, int sms, struct directiv
     const int64_t values[NVARS] = {
         s->n, s->c_in, s->h, s->w, s->c_out, s->kh, s->kw, s->stride_h, s->stride_w, s->pad_h, s->pad_w,
         s->dil_h, s->dil_w, s->groups, dv.h_out, dv.w_out, s->bias ? 1 : 0, s->c_in / s->groups,
-        s->c_out / s->groups, dv.x_elems, dv.w_elems, dv.y_elems, sms,
+        s->c_out / s->groups, dv.x_elems, dv.w_elems, dv.y_elems, sms, dv.dtype_size,
     };
     memset(env, 0, sizeof *env);
     for (int i = 0; i < NVARS; i++)

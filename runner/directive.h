@@ -26,7 +26,7 @@
  *   blanks, quotes or backslashes. At most DIRECTIVE_MAX_OPTIONS.
  * Expressions E are those of expr.h over the variables of directive_env (N, C_in, H, W, C_out, KH,
  * KW, SH, SW, PH, PW, DH, DW, G, H_out, W_out, HAS_BIAS, CIN_G, COUT_G, X_ELEMS, W_ELEMS, Y_ELEMS,
- * SMS).
+ * SMS, DTYPE_SIZE: bytes per element of the problem's dtype).
  *
  * Errors: every function here returns 0 or a negative ERR_* code; ERR_LIMIT for a count or length
  * bound (launches, arguments, options, a kernel name, a directive line longer than

@@ -35,7 +35,7 @@ static const char usage[] =
     "  eval --problem ID|JSON --source FILE|- [eval options]\n"
     "                           evaluate a CUDA C candidate: compile, check, time; the result record\n"
     "                           (docs/result.md) on stdout\n"
-    "  compile [--arch sm_N] [--problem ID|JSON] FILE|-\n"
+    "  compile [--arch sm_N] [--problem ID|JSON] [--log-cap B] [--max-workspace-mb MB] FILE|-\n"
     "                           compile a candidate with NVRTC, no GPU needed (default arch: the GPU's,\n"
     "                           else sm_89); the same record up to the compile stage\n"
     "  compile --reference [--arch N] [ID]\n"
@@ -242,6 +242,17 @@ static int common_arg(int argc, char **argv, int *i, struct eval_opts *o, const 
         *src = argv[++*i];
     else if (!strcmp(argv[*i], "--compact"))
         compact_output = true;
+    else if (num_arg(argc, argv, i, "--compile-timeout-ms", &o->compile_timeout_ms))
+        ;
+    else if (!strcmp(argv[*i], "--max-workspace-mb") && *i + 1 < argc) {
+        double v;
+        num_arg(argc, argv, i, "--max-workspace-mb", &v);
+        o->max_workspace = (int64_t)(v * (1 << 20));
+    } else if (!strcmp(argv[*i], "--log-cap") && *i + 1 < argc) {
+        double v;
+        num_arg(argc, argv, i, "--log-cap", &v);
+        o->log_cap = (size_t)v;
+    }
     else if (!strcmp(argv[*i], "--format") && *i + 1 < argc) {
         const char *f = argv[++*i];
         if (strcmp(f, "json") && strcmp(f, "kernelbench")) {
@@ -356,8 +367,7 @@ static int cmd_eval(int argc, char **argv, const char *cache, int device)
                  num_arg(argc, argv, &i, "--target-rse", &o.target_rse) ||
                  num_arg(argc, argv, &i, "--throttle", &o.throttle_fraction) ||
                  num_arg(argc, argv, &i, "--tie-margin", &o.tie_margin) ||
-                 num_arg(argc, argv, &i, "--launch-timeout-ms", &o.launch_timeout_ms) ||
-                 num_arg(argc, argv, &i, "--compile-timeout-ms", &o.compile_timeout_ms))
+                 num_arg(argc, argv, &i, "--launch-timeout-ms", &o.launch_timeout_ms))
             ;
         else if (num_arg(argc, argv, &i, "--min-samples", &v))
             o.min_samples = (int)v;
@@ -365,10 +375,6 @@ static int cmd_eval(int argc, char **argv, const char *cache, int device)
             o.max_samples = (int)v;
         else if (num_arg(argc, argv, &i, "--warmup", &v))
             o.warmup = (int)v;
-        else if (num_arg(argc, argv, &i, "--max-workspace-mb", &v))
-            o.max_workspace = (int64_t)(v * (1 << 20));
-        else if (num_arg(argc, argv, &i, "--log-cap", &v))
-            o.log_cap = (size_t)v;
         else {
             fprintf(stderr, "kgrade-worker eval: unknown option %s\n%s", argv[i], usage);
             return EXIT_USAGE;

@@ -4,7 +4,7 @@
 # where only a GPU can see the fault; every GPU-only verdict (ok, wrong_answer, runtime_error,
 # timeout) compiles cleanly here. "// error-line: L" must be the line the record names.
 # Also: eval without a GPU answers no_device at once with exit 77 (skipped on a GPU host), and
-# the KernelBench view of a compile error.
+# kernel-name resolution (templates, ambiguity), and the KernelBench view of a compile error.
 set -u
 worker=$1 dir=$2
 tmp=$(mktemp -d)
@@ -51,6 +51,28 @@ done
 printf '// @kgrade launch k grid(1) block(1) args(y)\n// @kgrade option -DTILE=16\nextern "C" __global__ void k(float *y) { y[0] = TILE; }\n' >"$tmp/opt.cu"
 "$worker" --no-cache compile --arch sm_90 --problem small-3x3 "$tmp/opt.cu" >"$tmp/opt.json"
 [ "$(json "$tmp/opt.json" '"-DTILE=16" in d["compile"]["options"] and d["verdict"]')" = ok ] && ok || bad "option -DTILE=16"
+# kernel names: a template instance by its mangled symbol, the only instance of a template by
+# name, and two instances by name (ambiguous: a directive error naming both symbols)
+cat >"$tmp/tk.cu" <<'CU'
+// @kgrade launch _Z2tkILi16EEvPf grid(1) block(1) args(y)
+// @kgrade launch one grid(1) block(1) args(y)
+template <int B> __global__ void tk(float *y) { y[0] = B; }
+template __global__ void tk<16>(float *);
+template __global__ void tk<32>(float *);
+template <int B> __global__ void one(float *y) { y[0] = B; }
+template __global__ void one<8>(float *);
+CU
+"$worker" --no-cache compile --arch sm_90 --problem small-3x3 "$tmp/tk.cu" >"$tmp/tk.json"
+[ "$(json "$tmp/tk.json" 'd["verdict"]')" = ok ] && ok || bad "template kernels: $(head -c 300 "$tmp/tk.json")"
+sed -i 's/^\/\/ @kgrade launch _Z2tkILi16EEvPf/\/\/ @kgrade launch tk/' "$tmp/tk.cu"
+"$worker" --no-cache compile --arch sm_90 --problem small-3x3 "$tmp/tk.cu" >"$tmp/tk.json"
+[ "$(json "$tmp/tk.json" 'd["verdict"] == "directive_error" and d["error"]["line"] == 1 and "_Z2tkILi32EEvPf" in d["error"]["message"]')" = True ] \
+  && ok || bad "ambiguous template kernel: $(head -c 300 "$tmp/tk.json")"
+# a compile error without a source line (no such include) still says what NVRTC said
+printf '#include "no_such_header.h"\n// @kgrade launch k grid(1) block(1) args(y)\nextern "C" __global__ void k(float *y) {}\n' >"$tmp/inc.cu"
+"$worker" --no-cache compile --arch sm_90 --problem small-3x3 "$tmp/inc.cu" >"$tmp/inc.json"
+[ "$(json "$tmp/inc.json" 'd["verdict"] == "compile_error" and "no_such_header" in d["error"]["message"]')" = True ] \
+  && ok || bad "include error message: $(json "$tmp/inc.json" 'd.get("error")')"
 # the KernelBench view of a compile error
 "$worker" --no-cache compile --arch sm_89 --problem small-3x3 --format kernelbench "$dir/compile_error.cu" >"$tmp/kb.json"
 [ "$(json "$tmp/kb.json" 'd["compiled"] is False and d["correctness"] is False and d["runtime"] == -1 and "wgt" in d["metadata"]["compilation_error"]')" = True ] \

@@ -332,7 +332,7 @@ static void test_env_and_expr(void)
         { "KW", 3 }, { "SH", 1 }, { "SW", 1 }, { "PH", 0 }, { "PW", 0 }, { "DH", 1 }, { "DW", 1 },
         { "G", 1 }, { "H_out", 510 }, { "W_out", 1022 }, { "HAS_BIAS", 0 }, { "CIN_G", 64 },
         { "COUT_G", 128 }, { "X_ELEMS", 268435456 }, { "W_ELEMS", 73728 },
-        { "Y_ELEMS", 533729280 }, { "SMS", TEST_SMS },
+        { "Y_ELEMS", 533729280 }, { "SMS", TEST_SMS }, { "DTYPE_SIZE", 4 },
     };
     CHECK_INT(env.nvars, (int)(sizeof want / sizeof want[0]));
     for (int i = 0; i < env.nvars && i < (int)(sizeof want / sizeof want[0]); i++) {
