@@ -117,7 +117,9 @@ static int dnn_type(enum spec_dtype t)
 /* The algorithm choice cache: one small text file "ALGO MATH" per (problem, math mode, cuDNN
  * version, driver, device), named by the SHA-256 of that key, written atomically. A search on a
  * large problem tries every algorithm (FFT and GEMM variants with gigabytes of workspace) and costs
- * hundreds of milliseconds; the choice does not change between evaluations of the same problem. */
+ * hundreds of milliseconds; the choice does not change between evaluations of the same problem.
+ * Small problems are searched every time: their search is quick, and its timings of a few
+ * microseconds are noisy enough to pick a poor algorithm that a cache would then keep. */
 static void choice_path(const char *dir, const struct conv_spec *s, bool tf32, const char *device, char *path,
                         size_t len)
 {
@@ -202,7 +204,7 @@ int cudnn_conv_init(struct cudnn_conv *c, const struct conv_spec *s, bool tf32, 
 
     char path[4200] = "";
     int algo = 0, math = 0;
-    if (cache_dir) {
+    if (cache_dir && d.flops >= CUDNN_CACHE_MIN_FLOPS) {
         choice_path(cache_dir, s, tf32, device, path, sizeof path);
         size_t sz = 0;
         if (choice_read(path, &algo, &math) &&

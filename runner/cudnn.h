@@ -44,7 +44,9 @@ int cudnn_load(int *version, struct err *e);
 /* A context must be current (the device's primary context). x, w, y are the problem's buffers,
  * used by the algorithm search (y is overwritten). With cache_dir the chosen algorithm is kept
  * there, keyed by the problem, the math mode, cuDNN's and the driver's versions and device (the
- * device's name), and later inits on the same key skip the search. */
+ * device's name), and later inits on the same key skip the search; only for problems of at least
+ * CUDNN_CACHE_MIN_FLOPS (smaller ones search quickly, and noisily). */
+#define CUDNN_CACHE_MIN_FLOPS 1e9
 int cudnn_conv_init(struct cudnn_conv *c, const struct conv_spec *s, bool tf32, CUdeviceptr x, CUdeviceptr w,
                     CUdeviceptr y, CUstream st, const char *cache_dir, const char *device, struct err *e);
 

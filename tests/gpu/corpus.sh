@@ -14,6 +14,7 @@ bad() { echo "FAILED: $1"; fail=$((fail+1)); }
 field() { sed -n "s#^// $1: *##p" "$2" | head -1; }
 json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); v=eval(sys.argv[2]); print('' if v is None else v)" "$@"; }
 opts="--budget-ms 300 --launch-timeout-ms 3000 --compact"
+: >"${OUT:-$tmp}/corpus.jsonl"
 
 for f in "$dir"/*.cu; do
   name=$(basename "$f")
@@ -34,7 +35,7 @@ for f in "$dir"/*.cu; do
     "$worker" eval --problem small-3x3 --source "$dir/ok_naive.cu" $opts >"$tmp/n.json" 2>&1
     [ "$(json "$tmp/n.json" 'd["verdict"]' 2>/dev/null)" = ok ] && ok || bad "after $name the next evaluation failed: $(head -c 300 "$tmp/n.json")"
   esac
-  cp "$tmp/r.json" "${OUT:-$tmp}/corpus-${name%.cu}.json" 2>/dev/null
+  cat "$tmp/r.json" >>"${OUT:-$tmp}/corpus.jsonl"
 done
 echo "corpus: $pass passed, $fail failed"
 [ $fail -eq 0 ]
