@@ -7,7 +7,7 @@
 struct stats {
     int n;
     double median, mean, stdev, min, max, p10, p90;
-    double rse;    /* relative standard error of the mean: stdev / sqrt(n) / mean */
+    double rse;    /* relative standard error of the median: 1.2533 * 1.4826 * MAD / sqrt(n) / median */
 };
 
 /* Summarise v[0..n); v is not modified. n == 0 gives all zeros. Returns ERR_NOMEM on failure. */

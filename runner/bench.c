@@ -83,7 +83,7 @@ static int bench_one(const struct bench_opts *o, int arch, CUstream st, struct g
     im[IMPL_REF].on = true;
     for (int i = IMPL_FP32; i <= IMPL_TF32; i++) {
         struct err de;
-        if (cudnn_conv_init(&im[i].dnn, s, i == IMPL_TF32, t.x, t.w, im[i].y, st, NULL, NULL, &de) == 0)
+        if (cudnn_conv_init(&im[i].dnn, s, i == IMPL_TF32, t.x, t.w, im[i].y, st, NULL, &de) == 0)
             im[i].on = true;
         else
             snprintf(im[i].why, sizeof im[i].why, "%s", de.msg);

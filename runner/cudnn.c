@@ -52,6 +52,9 @@ struct dnn_perf {   /* cudnnConvolutionFwdAlgoPerf_t */
       "cudnnGetConvolutionForwardAlgorithmMaxCount")                                              \
     X(int, cudnnGetConvolutionForwardWorkspaceSize, (void *, void *, void *, void *, void *, int, size_t *), \
       "cudnnGetConvolutionForwardWorkspaceSize")                                                  \
+    X(int, cudnnGetConvolutionForwardAlgorithm_v7,                                                \
+      (void *, void *, void *, void *, void *, int, int *, struct dnn_perf *),                     \
+      "cudnnGetConvolutionForwardAlgorithm_v7")                                                   \
     X(int, cudnnFindConvolutionForwardAlgorithmEx,                                                \
       (void *, void *, const void *, void *, const void *, void *, void *, void *, int, int *,     \
        struct dnn_perf *, void *, size_t), "cudnnFindConvolutionForwardAlgorithmEx")              \
@@ -118,8 +121,7 @@ static int dnn_type(enum spec_dtype t)
  * version, driver, device), named by the SHA-256 of that key, written atomically. A search on a
  * large problem tries every algorithm (FFT and GEMM variants with gigabytes of workspace) and costs
  * hundreds of milliseconds; the choice does not change between evaluations of the same problem.
- * Small problems are searched every time: their search is quick, and its timings of a few
- * microseconds are noisy enough to pick a poor algorithm that a cache would then keep. */
+ * Small problems may take cuDNN's heuristic choice instead (struct cudnn_choice). */
 static void choice_path(const char *dir, const struct conv_spec *s, bool tf32, const char *device, char *path,
                         size_t len)
 {
@@ -158,8 +160,9 @@ static void choice_write(const char *path, int algo, int math)
 }
 
 int cudnn_conv_init(struct cudnn_conv *c, const struct conv_spec *s, bool tf32, CUdeviceptr x, CUdeviceptr w,
-                    CUdeviceptr y, CUstream st, const char *cache_dir, const char *device, struct err *e)
+                    CUdeviceptr y, CUstream st, const struct cudnn_choice *how, struct err *e)
 {
+    const char *cache_dir = how ? how->cache_dir : NULL;
     int rc = 0;
     struct dnn_perf *perf = NULL;
     memset(c, 0, sizeof *c);
@@ -203,9 +206,35 @@ int cudnn_conv_init(struct cudnn_conv *c, const struct conv_spec *s, bool tf32, 
     DNN_CHECK(dnn.cudnnSetConvolutionMathType(c->cd, tf32 ? DNN_DEFAULT_MATH : DNN_FMA_MATH));
 
     char path[4200] = "";
-    int algo = 0, math = 0;
-    if (cache_dir && d.flops >= CUDNN_CACHE_MIN_FLOPS) {
-        choice_path(cache_dir, s, tf32, device, path, sizeof path);
+    int algo = 0, math = 0, got = 0, maxalgo = 0;
+    DNN_CHECK(dnn.cudnnGetConvolutionForwardAlgorithmMaxCount(c->handle, &maxalgo));
+    if (!(perf = calloc((size_t)maxalgo + 1, sizeof *perf))) {
+        rc = err_set(e, ERR_NOMEM, "", "out of memory");
+        goto out;
+    }
+    if (how && d.flops < how->heuristic_below_flops) {   /* cuDNN's heuristic ranking, no timed search */
+        size_t sz = 0;
+        DNN_CHECK(dnn.cudnnGetConvolutionForwardAlgorithm_v7(c->handle, c->xd, c->wd, c->cd, c->yd, maxalgo, &got,
+                                                             perf));
+        for (int i = 0; i < got; i++)
+            if (perf[i].status == 0 && (tf32 || perf[i].math == DNN_FMA_MATH) && perf[i].memory <= (4ull << 30) &&
+                dnn.cudnnSetConvolutionMathType(c->cd, perf[i].math) == 0 &&
+                dnn.cudnnGetConvolutionForwardWorkspaceSize(c->handle, c->xd, c->wd, c->cd, c->yd, perf[i].algo,
+                                                            &sz) == 0) {
+                if (sz)
+                    CU_CHECK(cu.cuMemAlloc(&c->ws, sz));
+                c->ws_bytes = sz;
+                c->algo = perf[i].algo;
+                c->math = perf[i].math;
+                c->choice = "heuristic";
+                goto out;
+            }
+        rc = err_set(e, ERR_UNSUPPORTED, "", "cuDNN's heuristics offer no %s algorithm for this problem",
+                     tf32 ? "TF32" : "strict FP32");
+        goto out;
+    }
+    if (cache_dir) {
+        choice_path(cache_dir, s, tf32, how->device, path, sizeof path);
         size_t sz = 0;
         if (choice_read(path, &algo, &math) &&
             dnn.cudnnSetConvolutionMathType(c->cd, math) == 0 &&
@@ -215,15 +244,13 @@ int cudnn_conv_init(struct cudnn_conv *c, const struct conv_spec *s, bool tf32, 
             c->ws_bytes = sz;
             c->algo = algo;
             c->math = math;
-            c->algo_cached = true;
+            c->choice = "cached";
             goto out;
         }
         DNN_CHECK(dnn.cudnnSetConvolutionMathType(c->cd, tf32 ? DNN_DEFAULT_MATH : DNN_FMA_MATH));
     }
 
     /* workspace: the largest any algorithm asks for, capped at 4 GiB */
-    int maxalgo = 0;
-    DNN_CHECK(dnn.cudnnGetConvolutionForwardAlgorithmMaxCount(c->handle, &maxalgo));
     size_t ws = 0;
     for (int a = 0; a < maxalgo; a++) {
         size_t sz = 0;
@@ -234,11 +261,6 @@ int cudnn_conv_init(struct cudnn_conv *c, const struct conv_spec *s, bool tf32, 
     if (ws)
         CU_CHECK(cu.cuMemAlloc(&c->ws, ws));
     c->ws_bytes = ws;
-    if (!(perf = calloc((size_t)maxalgo + 1, sizeof *perf))) {
-        rc = err_set(e, ERR_NOMEM, "", "out of memory");
-        goto out;
-    }
-    int got = 0;
     DNN_CHECK(dnn.cudnnFindConvolutionForwardAlgorithmEx(c->handle, c->xd, (const void *)x, c->wd,
                                                          (const void *)w, c->cd, c->yd, (void *)y, maxalgo,
                                                          &got, perf, (void *)c->ws, ws));
@@ -254,6 +276,7 @@ int cudnn_conv_init(struct cudnn_conv *c, const struct conv_spec *s, bool tf32, 
     c->algo = perf[best].algo;
     c->math = perf[best].math;
     c->search_ms = perf[best].time;
+    c->choice = "search";
     DNN_CHECK(dnn.cudnnSetConvolutionMathType(c->cd, c->math));
     if (path[0])
         choice_write(path, c->algo, c->math);

@@ -458,13 +458,14 @@ static int stage_timing(struct ev *v)
         im[n++] = (struct interleave_impl){.name = "reference", .fn = run_reference, .ctx = v, .warmup = o->warmup};
         int version = 0;
         struct err de;
+        struct cudnn_choice how = {o->cache_dir, v->device_name, CUDNN_SEARCH_MIN_FLOPS};
         bool have = cudnn_load(&version, &de) == 0;
         if (have)
             cJSON_AddNumberToObject(cJSON_GetObjectItemCaseSensitive(v->rec, "device"), "cudnn", version);
         for (int i = 0; i < 2; i++) {
             const char *name = i ? "cudnn_tf32" : "cudnn_fp32";
             if (have && cudnn_conv_init(&v->dnn[i], &o->spec, i == 1, env->priv.x, env->priv.w, env->priv.y, env->st,
-                                        o->cache_dir, v->device_name, &de) == 0) {
+                                        &how, &de) == 0) {
                 idx[BASE_FP32 + i] = n;
                 im[n++] = (struct interleave_impl){.name = name, .fn = i ? run_tf32 : run_fp32, .ctx = v,
                                                    .warmup = o->warmup};
@@ -508,7 +509,7 @@ static int stage_timing(struct ev *v)
         } else {
             cJSON_AddStringToObject(s, "algorithm", cudnn_algo_name(v->dnn[b - 1].algo));
             cJSON_AddStringToObject(s, "math", cudnn_math_name(v->dnn[b - 1].math));
-            cJSON_AddBoolToObject(s, "algorithm_cached", v->dnn[b - 1].algo_cached);
+            cJSON_AddStringToObject(s, "algorithm_choice", v->dnn[b - 1].choice);
         }
         cJSON_AddItemToObject(bl, im[idx[b]].name, s);
         cJSON_AddItemToObject(sp, vs[b], interleave_speedup(&im[idx[b]], &im[0], rep.rounds, o->tie_margin));
