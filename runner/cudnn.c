@@ -52,9 +52,6 @@ struct dnn_perf {   /* cudnnConvolutionFwdAlgoPerf_t */
       "cudnnGetConvolutionForwardAlgorithmMaxCount")                                              \
     X(int, cudnnGetConvolutionForwardWorkspaceSize, (void *, void *, void *, void *, void *, int, size_t *), \
       "cudnnGetConvolutionForwardWorkspaceSize")                                                  \
-    X(int, cudnnGetConvolutionForwardAlgorithm_v7,                                                \
-      (void *, void *, void *, void *, void *, int, int *, struct dnn_perf *),                     \
-      "cudnnGetConvolutionForwardAlgorithm_v7")                                                   \
     X(int, cudnnFindConvolutionForwardAlgorithmEx,                                                \
       (void *, void *, const void *, void *, const void *, void *, void *, void *, int, int *,     \
        struct dnn_perf *, void *, size_t), "cudnnFindConvolutionForwardAlgorithmEx")              \
@@ -121,7 +118,9 @@ static int dnn_type(enum spec_dtype t)
  * version, driver, device), named by the SHA-256 of that key, written atomically. A search on a
  * large problem tries every algorithm (FFT and GEMM variants with gigabytes of workspace) and costs
  * hundreds of milliseconds; the choice does not change between evaluations of the same problem.
- * Small problems may take cuDNN's heuristic choice instead (struct cudnn_choice). */
+ * Reusing it also keeps a baseline's algorithm the same from one evaluation to the next; on a
+ * problem of a few microseconds the search's own timings are noisy, and the algorithm it keeps may
+ * not be the fastest. */
 static void choice_path(const char *dir, const struct conv_spec *s, bool tf32, const char *device, char *path,
                         size_t len)
 {
@@ -210,27 +209,6 @@ int cudnn_conv_init(struct cudnn_conv *c, const struct conv_spec *s, bool tf32, 
     DNN_CHECK(dnn.cudnnGetConvolutionForwardAlgorithmMaxCount(c->handle, &maxalgo));
     if (!(perf = calloc((size_t)maxalgo + 1, sizeof *perf))) {
         rc = err_set(e, ERR_NOMEM, "", "out of memory");
-        goto out;
-    }
-    if (how && d.flops < how->heuristic_below_flops) {   /* cuDNN's heuristic ranking, no timed search */
-        size_t sz = 0;
-        DNN_CHECK(dnn.cudnnGetConvolutionForwardAlgorithm_v7(c->handle, c->xd, c->wd, c->cd, c->yd, maxalgo, &got,
-                                                             perf));
-        for (int i = 0; i < got; i++)
-            if (perf[i].status == 0 && (tf32 || perf[i].math == DNN_FMA_MATH) && perf[i].memory <= (4ull << 30) &&
-                dnn.cudnnSetConvolutionMathType(c->cd, perf[i].math) == 0 &&
-                dnn.cudnnGetConvolutionForwardWorkspaceSize(c->handle, c->xd, c->wd, c->cd, c->yd, perf[i].algo,
-                                                            &sz) == 0) {
-                if (sz)
-                    CU_CHECK(cu.cuMemAlloc(&c->ws, sz));
-                c->ws_bytes = sz;
-                c->algo = perf[i].algo;
-                c->math = perf[i].math;
-                c->choice = "heuristic";
-                goto out;
-            }
-        rc = err_set(e, ERR_UNSUPPORTED, "", "cuDNN's heuristics offer no %s algorithm for this problem",
-                     tf32 ? "TF32" : "strict FP32");
         goto out;
     }
     if (cache_dir) {

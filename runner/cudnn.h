@@ -28,7 +28,7 @@ struct cudnn_conv {
     CUdeviceptr ws;
     size_t ws_bytes;
     float search_ms;   /* cuDNN's own time for the chosen algorithm during the search (0 when cached) */
-    const char *choice;   /* "search" (timed by cuDNN), "cached" (an earlier search) or "heuristic" */
+    const char *choice;   /* "search" (timed by cuDNN now) or "cached" (an earlier search) */
     int slices;        /* batch slices per run (1 unless a tensor reaches 2^31 elements) */
     size_t x_slice_bytes, y_slice_bytes;
 };
@@ -41,15 +41,11 @@ const char *cudnn_math_name(int math);
 /* Load the library; idempotent. version receives cudnnGetVersion() (e.g. 91400). */
 int cudnn_load(int *version, struct err *e);
 
-/* How the algorithm is chosen. NULL: always cuDNN's timed search, nothing cached (bench). */
+/* Where a searched choice is kept. NULL: always search, keep nothing (bench). */
 struct cudnn_choice {
     const char *cache_dir;        /* keep searched choices here (NULL: no cache) */
     const char *device;           /* the device's name, part of the cache key */
-    double heuristic_below_flops; /* smaller problems take cuDNN's heuristic ranking, no search */
 };
-/* The evaluation's setting: a search costs ~0.2 s even on a tiny problem and times microsecond
- * kernels, which is noise; under 1 GFLOP the heuristic choice is as good and free. */
-#define CUDNN_SEARCH_MIN_FLOPS 1e9
 
 /* A context must be current (the device's primary context). x, w, y are the problem's buffers,
  * used by the algorithm search (y is overwritten). With a cache_dir the searched choice is kept

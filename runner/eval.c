@@ -458,7 +458,7 @@ static int stage_timing(struct ev *v)
         im[n++] = (struct interleave_impl){.name = "reference", .fn = run_reference, .ctx = v, .warmup = o->warmup};
         int version = 0;
         struct err de;
-        struct cudnn_choice how = {o->cache_dir, v->device_name, CUDNN_SEARCH_MIN_FLOPS};
+        struct cudnn_choice how = {o->cache_dir, v->device_name};
         bool have = cudnn_load(&version, &de) == 0;
         if (have)
             cJSON_AddNumberToObject(cJSON_GetObjectItemCaseSensitive(v->rec, "device"), "cudnn", version);
