@@ -265,8 +265,19 @@ static int common_arg(int argc, char **argv, int *i, struct eval_opts *o, const 
     return 1;
 }
 
-static int finish_record(int rc, cJSON *rec)
+/* Read src, evaluate it (compile only for arch > 0), print the record; the exit status. */
+static int run_on_source(struct eval_opts *o, const char *src, int arch)
 {
+    size_t len = 0;
+    char *text = read_source(src, &len);
+    if (!text)
+        return EXIT_CHECK;
+    o->source = text;
+    o->source_len = len;
+    o->source_name = src;
+    cJSON *rec = NULL;
+    int rc = arch > 0 ? eval_compile(o, arch, &rec) : eval_run(o, &rec);
+    free(text);
     if (rec)
         emit_record(rec);
     cJSON_Delete(rec);
@@ -317,17 +328,7 @@ static int cmd_compile(int argc, char **argv, const char *cache, int device)
             cu.cuDevicePrimaryCtxRelease(dev);
         }
     }
-    size_t len = 0;
-    char *text = read_source(src, &len);
-    if (!text)
-        return EXIT_CHECK;
-    o.source = text;
-    o.source_len = len;
-    o.source_name = src;
-    cJSON *rec = NULL;
-    rc = eval_compile(&o, arch, &rec);
-    free(text);
-    return finish_record(rc, rec);
+    return run_on_source(&o, src, arch);
 }
 
 static int cmd_eval(int argc, char **argv, const char *cache, int device)
@@ -394,17 +395,7 @@ static int cmd_eval(int argc, char **argv, const char *cache, int device)
         fprintf(stderr, "kgrade-worker eval: %s\n%s", bad, usage);
         return EXIT_USAGE;
     }
-    size_t len = 0;
-    char *text = read_source(src, &len);
-    if (!text)
-        return EXIT_CHECK;
-    o.source = text;
-    o.source_len = len;
-    o.source_name = src;
-    cJSON *rec = NULL;
-    rc = eval_run(&o, &rec);
-    free(text);
-    return finish_record(rc, rec);
+    return run_on_source(&o, src, 0);
 }
 
 static int cmd_selfcheck(int argc, char **argv, const char *cache, int device)
