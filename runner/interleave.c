@@ -104,7 +104,7 @@ int interleave_run(struct gtime *gt, struct interleave_impl *im, int n, const st
             rep->stopped_by = "converged";
             break;
         }
-        if (now_ms() - t0 > o->budget_ms) {
+        if (now_ms() - t0 > o->budget_ms && rep->rounds >= INTERLEAVE_MIN_ROUNDS) {
             rep->stopped_by = "budget";
             break;
         }
@@ -178,7 +178,7 @@ cJSON *interleave_speedup(const struct interleave_impl *base, const struct inter
     cJSON_AddNumberToObject(o, "pairs", q.n);
     double mc = interleave_median(cand, rounds), mb = interleave_median(base, rounds);
     cJSON_AddNumberToObject(o, "ratio_of_medians", mc > 0 ? mb / mc : 0);
-    const char *d = q.n >= 2 && q.lo > 1 + margin ? "faster" : q.n >= 2 && q.hi < 1 - margin ? "slower" : "tie";
+    const char *d = q.n < 2 ? "undetermined" : q.lo > 1 + margin ? "faster" : q.hi < 1 - margin ? "slower" : "tie";
     cJSON_AddStringToObject(o, "decision", d);
 out:
     free(num);

@@ -4,7 +4,8 @@
  * other round so no implementation always follows the same neighbour. A sample whose SM clock is
  * below throttle_mhz is dropped and counted. The loop stops when every implementation has at least
  * min_samples kept samples and a relative standard error of at most target_rse ("converged"), when
- * the budget is spent ("budget"), or after max_samples rounds ("max_samples"). Samples are stored
+ * the budget is spent and at least INTERLEAVE_MIN_ROUNDS rounds ran ("budget"), or after
+ * max_samples rounds ("max_samples"). Samples are stored
  * by round, so implementations can be compared pair-wise within a round (interleave_speedup). */
 #ifndef KGRADE_INTERLEAVE_H
 #define KGRADE_INTERLEAVE_H
@@ -14,6 +15,9 @@
 #include <cjson/cJSON.h>
 
 #include "gtime.h"
+
+/* Rounds taken even past the budget, so that a speedup has an interval (slow candidates). */
+#define INTERLEAVE_MIN_ROUNDS 3
 
 struct interleave_impl {
     const char *name;
@@ -55,7 +59,8 @@ double interleave_median(const struct interleave_impl *im, int rounds);
 
 /* Speedup of cand over base (base time / cand time) from the rounds where both were kept:
  * {"estimate", "ci95":[lo, hi], "pairs", "ratio_of_medians", "decision"}: "faster" when the interval
- * lies above 1 + margin, "slower" when below 1 - margin, else "tie". */
+ * lies above 1 + margin, "slower" when below 1 - margin, "undetermined" with fewer than 2 pairs
+ * (every sample of one side dropped as throttled), else "tie". */
 cJSON *interleave_speedup(const struct interleave_impl *base, const struct interleave_impl *cand, int rounds,
                           double margin);
 
