@@ -24,19 +24,6 @@
 
 static const struct directive_limits limits = { 48 << 10, 1ll << 30 };
 
-static int split_tabs(char *line, char *cols[MAX_COLS])
-{
-    int n = 0;
-    cols[n++] = line;
-    for (char *p = line; *p && n < MAX_COLS; p++) {
-        if (*p == '\t') {
-            *p = '\0';
-            cols[n++] = p + 1;
-        }
-    }
-    return n;
-}
-
 /* Decode \n \r \t \\ in place. */
 static void unescape(char *s)
 {
@@ -50,12 +37,6 @@ static void unescape(char *s)
         }
     }
     *o = '\0';
-}
-
-static void where(const char *path, int line, int failed_before)
-{
-    if (check_failed != failed_before)
-        fprintf(stderr, "  ^ at %s:%d\n", path, line);
 }
 
 static void check_msg(const char *msg, const char *want)
@@ -98,36 +79,19 @@ static void render(const struct directives *d, const struct directive_plan *p, c
     }
 }
 
-static FILE *open_table(const char *dir, const char *name, char *path, size_t cap)
-{
-    snprintf(path, cap, "%s/%s", dir, name);
-    FILE *f = fopen(path, "r");
-    CHECK(f != NULL);
-    return f;
-}
-
 static int run_expr(const char *dir)
 {
-    char path[1024];
-    FILE *f = open_table(dir, "expr.tsv", path, sizeof path);
-    if (!f)
+    struct check_table t;
+    if (!check_table_open(&t, dir, "expr.tsv"))
         return 0;
     struct directive_env env;
     env_for("kb1-55", &env);
-    char *line = NULL;
-    size_t cap = 0;
-    int lineno = 0, cases = 0;
-    while (getline(&line, &cap, f) >= 0) {
-        lineno++;
-        line[strcspn(line, "\r\n")] = '\0';
-        if (line[0] == '#' || line[0] == '\0')
-            continue;
-        int before = check_failed;
-        char *cols[MAX_COLS];
-        int ncols = split_tabs(line, cols);
+    int cases = 0, ncols;
+    char *cols[MAX_COLS];
+    while ((ncols = check_table_next(&t, cols, MAX_COLS)) >= 0) {
         CHECK(ncols >= 2);
         if (ncols < 2) {
-            where(path, lineno, before);
+            check_table_where(&t);
             continue;
         }
         cases++;
@@ -153,33 +117,23 @@ static int run_expr(const char *dir)
             else if (strcmp(cols[1], "ok") != 0)
                 CHECK_INT(v, strtoll(cols[1], NULL, 10));
         }
-        where(path, lineno, before);
+        check_table_where(&t);
     }
-    free(line);
-    fclose(f);
+    check_table_close(&t);
     return cases;
 }
 
 static int run_directives(const char *dir)
 {
-    char path[1024];
-    FILE *f = open_table(dir, "directives.tsv", path, sizeof path);
-    if (!f)
+    struct check_table t;
+    if (!check_table_open(&t, dir, "directives.tsv"))
         return 0;
-    char *line = NULL;
-    size_t cap = 0;
-    int lineno = 0, cases = 0;
-    while (getline(&line, &cap, f) >= 0) {
-        lineno++;
-        line[strcspn(line, "\n")] = '\0';
-        if (line[0] == '#' || line[0] == '\0')
-            continue;
-        int before = check_failed;
-        char *cols[MAX_COLS];
-        int ncols = split_tabs(line, cols);
+    int cases = 0, ncols;
+    char *cols[MAX_COLS];
+    while ((ncols = check_table_next(&t, cols, MAX_COLS)) >= 0) {
         CHECK(ncols >= 3);
         if (ncols < 3) {
-            where(path, lineno, before);
+            check_table_where(&t);
             continue;
         }
         cases++;
@@ -224,11 +178,10 @@ static int run_directives(const char *dir)
                 CHECK(strchr(e.msg, '\n') == NULL);
             }
         }
-        where(path, lineno, before);
+        check_table_where(&t);
         directive_free(d);
     }
-    free(line);
-    fclose(f);
+    check_table_close(&t);
     return cases;
 }
 

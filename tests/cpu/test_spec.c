@@ -21,31 +21,11 @@ static int spec_equal(const struct conv_spec *a, const struct conv_spec *b)
            a->groups == b->groups && a->bias == b->bias && a->dtype == b->dtype;
 }
 
-/* Split line at tabs in place; returns the number of columns (at most MAX_COLS). */
-static int split_tabs(char *line, char *cols[MAX_COLS])
-{
-    int n = 0;
-    cols[n++] = line;
-    for (char *p = line; *p && n < MAX_COLS; p++) {
-        if (*p == '\t') {
-            *p = '\0';
-            cols[n++] = p + 1;
-        }
-    }
-    return n;
-}
-
 /* The length counts the terminating NUL: cJSON requires it inside the buffer when asked to check
  * that nothing follows the value. */
 static cJSON *parse(const char *text)
 {
     return cJSON_ParseWithLengthOpts(text, strlen(text) + 1, NULL, 1);
-}
-
-static void where(const char *path, int line, int failed_before)
-{
-    if (check_failed != failed_before)
-        fprintf(stderr, "  ^ at %s:%d\n", path, line);
 }
 
 /* The spec round-trips through spec_to_json, as an object and as text. */
@@ -70,26 +50,15 @@ static void check_round_trip(const struct conv_spec *s)
 
 static int run_invalid(const char *dir)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/spec_invalid.tsv", dir);
-    FILE *f = fopen(path, "r");
-    CHECK(f != NULL);
-    if (!f)
+    struct check_table t;
+    if (!check_table_open(&t, dir, "spec_invalid.tsv"))
         return 0;
-    char *line = NULL;
-    size_t cap = 0;
-    int lineno = 0, cases = 0;
-    while (getline(&line, &cap, f) >= 0) {
-        lineno++;
-        line[strcspn(line, "\r\n")] = '\0';
-        if (line[0] == '#' || line[0] == '\0')
-            continue;
-        int before = check_failed;
-        char *cols[MAX_COLS];
-        int ncols = split_tabs(line, cols);
+    int cases = 0, ncols;
+    char *cols[MAX_COLS];
+    while ((ncols = check_table_next(&t, cols, MAX_COLS)) >= 0) {
         CHECK(ncols >= 3);
         if (ncols < 3) {
-            where(path, lineno, before);
+            check_table_where(&t);
             continue;
         }
         cases++;
@@ -116,35 +85,24 @@ static int run_invalid(const char *dir)
         CHECK(strchr(e.msg, '\n') == NULL);
         /* With no err to fill, the code is the same. */
         CHECK_INT(spec_from_json(j, NULL, &s, NULL), want);
-        where(path, lineno, before);
+        check_table_where(&t);
         cJSON_Delete(j);
     }
-    free(line);
-    fclose(f);
+    check_table_close(&t);
     return cases;
 }
 
 static int run_valid(const char *dir)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/spec_valid.tsv", dir);
-    FILE *f = fopen(path, "r");
-    CHECK(f != NULL);
-    if (!f)
+    struct check_table t;
+    if (!check_table_open(&t, dir, "spec_valid.tsv"))
         return 0;
-    char *line = NULL;
-    size_t cap = 0;
-    int lineno = 0, cases = 0;
-    while (getline(&line, &cap, f) >= 0) {
-        lineno++;
-        line[strcspn(line, "\r\n")] = '\0';
-        if (line[0] == '#' || line[0] == '\0')
-            continue;
-        int before = check_failed;
-        char *cols[MAX_COLS];
-        CHECK_INT(split_tabs(line, cols), 4);
-        if (check_failed != before) {
-            where(path, lineno, before);
+    int cases = 0, ncols;
+    char *cols[MAX_COLS];
+    while ((ncols = check_table_next(&t, cols, MAX_COLS)) >= 0) {
+        CHECK_INT(ncols, 4);
+        if (ncols != 4) {
+            check_table_where(&t);
             continue;
         }
         cases++;
@@ -166,11 +124,10 @@ static int run_valid(const char *dir)
             CHECK_INT(spec_validate(&s, NULL, &e), 0);
             check_round_trip(&s);
         }
-        where(path, lineno, before);
+        check_table_where(&t);
         cJSON_Delete(j);
     }
-    free(line);
-    fclose(f);
+    check_table_close(&t);
     return cases;
 }
 
