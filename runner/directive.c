@@ -12,6 +12,7 @@
 #include "directive.h"
 #include "nvopt.h"
 
+#include <ctype.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -60,9 +61,8 @@ static const char *const clause_names[NCLAUSE] = { "grid", "block", "smem", "arg
 static const char *const pointer_names[] = { "x", "w", "bias", "y", "workspace" };
 
 /* Fill e with "line N: ..." (no prefix for line 0) and *err_line; return code. */
-static int fail_at(struct err *e, int *err_line, int code, int line, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static int fail_at(struct err *e, int *err_line, int code, int line, const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) static int fail_at(struct err *e, int *err_line, int code, int line,
+                                                         const char *fmt, ...)
 {
     char msg[sizeof e->msg];
     va_list ap;
@@ -83,12 +83,12 @@ static bool is_blank(char c)
 
 static bool is_ident_start(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+    return isalpha((unsigned char)c) || c == '_';
 }
 
 static bool is_ident(char c)
 {
-    return is_ident_start(c) || (c >= '0' && c <= '9');
+    return isalnum((unsigned char)c) || c == '_';
 }
 
 /* Copy the non-blank token at s[0..n) into buf for a message: at most 40 characters, bytes outside
@@ -560,17 +560,10 @@ int directive_bind(const struct directives *d, const struct directive_env *env,
 
 /* ---- JSON --------------------------------------------------------------------------------- */
 
-static bool add_dims(cJSON *o, const char *name, const unsigned v[3])
+/* [x, y, z]; every dimension fits an int (bind checked the bounds). */
+static cJSON *dims(const unsigned v[3])
 {
-    cJSON *a = cJSON_AddArrayToObject(o, name);
-    for (int k = 0; a && k < 3; k++) {
-        cJSON *n = cJSON_CreateNumber(v[k]);
-        if (!n || !cJSON_AddItemToArray(a, n)) {
-            cJSON_Delete(n);
-            return false;
-        }
-    }
-    return a != NULL;
+    return cJSON_CreateIntArray((const int[]){ (int)v[0], (int)v[1], (int)v[2] }, 3);
 }
 
 cJSON *directive_plan_to_json(const struct directive_plan *p)
@@ -585,7 +578,7 @@ cJSON *directive_plan_to_json(const struct directive_plan *p)
             goto fail;
         }
         if (!cJSON_AddNumberToObject(o, "line", L->line) || !cJSON_AddStringToObject(o, "kernel", L->kernel) ||
-            !add_dims(o, "grid", L->grid) || !add_dims(o, "block", L->block) ||
+            !cJSON_AddItemToObject(o, "grid", dims(L->grid)) || !cJSON_AddItemToObject(o, "block", dims(L->block)) ||
             !cJSON_AddNumberToObject(o, "smem", L->smem) || !(args = cJSON_AddArrayToObject(o, "args")))
             goto fail;
         for (int k = 0; k < L->nargs; k++) {

@@ -147,20 +147,14 @@ int launch_run(struct launch_set *ls, CUstream st, double timeout_ms, const char
 
 cJSON *launch_to_json(const struct launch_set *ls)
 {
-    cJSON *arr = cJSON_CreateArray();
-    for (int i = 0; arr && i < ls->plan->nlaunch; i++) {
+    cJSON *arr = directive_plan_to_json(ls->plan), *o;
+    int i = 0;
+    cJSON_ArrayForEach(o, arr) {
         const struct directive_launch_plan *lp = &ls->plan->launch[i];
-        const struct launch_kernel *k = &ls->k[i];
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddItemToArray(arr, o);
-        cJSON_AddNumberToObject(o, "line", lp->line);
-        cJSON_AddStringToObject(o, "kernel", lp->kernel);
-        cJSON_AddStringToObject(o, "symbol", k->symbol);
-        cJSON_AddItemToObject(o, "grid", cJSON_CreateIntArray((const int[]){(int)lp->grid[0], (int)lp->grid[1], (int)lp->grid[2]}, 3));
-        cJSON_AddItemToObject(o, "block", cJSON_CreateIntArray((const int[]){(int)lp->block[0], (int)lp->block[1], (int)lp->block[2]}, 3));
+        const struct launch_kernel *k = &ls->k[i++];
         double threads = (double)lp->grid[0] * lp->grid[1] * lp->grid[2] * lp->block[0] * lp->block[1] * lp->block[2];
+        cJSON_AddStringToObject(o, "symbol", k->symbol);
         cJSON_AddNumberToObject(o, "threads", threads);
-        cJSON_AddNumberToObject(o, "shared_mem_dynamic", lp->smem);
         cJSON_AddNumberToObject(o, "shared_mem_static", k->static_smem);
         cJSON_AddNumberToObject(o, "registers_per_thread", k->regs);
         cJSON_AddNumberToObject(o, "local_bytes_per_thread", k->local_bytes);

@@ -51,8 +51,9 @@ void launch_bind(struct launch_set *ls, CUdeviceptr x, CUdeviceptr w, CUdevicept
  * launch's index (-1 when unknown) and e names the CUDA error and the launch. */
 int launch_run(struct launch_set *ls, CUstream st, double timeout_ms, const char *stage, int *failed, struct err *e);
 
-/* One object per launch: line, kernel, symbol, grid, block, threads, dynamic and static shared
- * memory, registers, local bytes (spills and stack), theoretical occupancy, blocks per SM, waves. */
+/* The bound plan's objects (directive_plan_to_json: line, kernel, grid, block, smem, args), each
+ * with the loaded kernel's facts added: symbol, threads, static shared memory, registers, local
+ * bytes (spills and stack), blocks per SM, theoretical occupancy, waves. */
 cJSON *launch_to_json(const struct launch_set *ls);
 
 #endif
