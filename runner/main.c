@@ -45,7 +45,8 @@ static const char usage[] =
     "                           GPU reference vs the CPU oracle on this machine's GPU\n"
     "  bench [ID...] [--budget-ms MS]\n"
     "                           reference vs cuDNN strict FP32 and TF32 (default: KernelBench set)\n"
-    "  info                     driver, device, NVRTC and cuDNN versions\n"
+    "  info                     driver, device, NVRTC and cuDNN versions; every device (ordinal,\n"
+    "                           name, arch, SMs, memory) as \"devices\"\n"
     "\n"
     "eval options: --seed N, --trials N (3), --no-exact, --precision tf32|fp32|exact (tf32),\n"
     "  --no-timing, --no-baselines, --budget-ms MS (2000), --min-samples N (10), --max-samples N (10000),\n"
@@ -464,6 +465,50 @@ static int cmd_bench(int argc, char **argv, const char *cache, int device)
     return 0;
 }
 
+/* One device's properties for "devices"; a nonzero CUresult when one cannot be read. */
+static CUresult device_props(int ordinal, char *name, int cap, int *arch, int *sms, size_t *mem)
+{
+    CUdevice dev;
+    int major = 0, minor = 0;
+    CUresult r = cu.cuDeviceGet(&dev, ordinal);
+    if (!r)
+        r = cu.cuDeviceGetName(name, cap, dev);
+    if (!r)
+        r = cu.cuDeviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, dev);
+    if (!r)
+        r = cu.cuDeviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, dev);
+    if (!r)
+        r = cu.cuDeviceGetAttribute(sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev);
+    if (!r)
+        r = cu.cuDeviceTotalMem(mem, dev);
+    *arch = major * 10 + minor;
+    return r;
+}
+
+/* "devices": every device the driver reports, [] without a driver or a device. Needs cuInit only,
+ * no context; a device whose properties cannot be read is left out. */
+static void info_devices(cJSON *j)
+{
+    cJSON *list = cJSON_AddArrayToObject(j, "devices");
+    int n = 0;
+    if (cudrv_load(NULL) || cu.cuInit(0) != CUDA_SUCCESS || cu.cuDeviceGetCount(&n) != CUDA_SUCCESS)
+        return;
+    for (int i = 0; i < n; i++) {
+        char name[128] = "";
+        int arch = 0, sms = 0;
+        size_t mem = 0;
+        if (device_props(i, name, (int)sizeof name, &arch, &sms, &mem) != CUDA_SUCCESS)
+            continue;
+        cJSON *d = cJSON_CreateObject();
+        cJSON_AddNumberToObject(d, "ordinal", i);
+        cJSON_AddStringToObject(d, "name", name);
+        cJSON_AddNumberToObject(d, "arch", arch);
+        cJSON_AddNumberToObject(d, "sms", sms);
+        cJSON_AddNumberToObject(d, "memory_bytes", (double)mem);
+        cJSON_AddItemToArray(list, d);
+    }
+}
+
 static int cmd_info(int device)
 {
     cJSON *j = cJSON_CreateObject();
@@ -489,6 +534,7 @@ static int cmd_info(int device)
     } else {
         cJSON_AddStringToObject(j, "device", e.msg);
     }
+    info_devices(j);
     print_json(j);
     cJSON_Delete(j);
     return rc ? exit_for(rc) : 0;
