@@ -2,7 +2,8 @@
 # Install what kgrade builds against on Debian/Ubuntu (the CUDA toolkit itself must already be
 # installed: NVRTC, CUPTI and the driver API headers come from it). Idempotent; uses sudo when not root.
 set -euo pipefail
-pkgs="cmake gcc make pkg-config binutils libcjson-dev libmicrohttpd-dev libsqlite3-dev libseccomp-dev"
+# libcurl4-openssl-dev: the HTTP tests' client only (kgraded never links curl).
+pkgs="cmake gcc make pkg-config binutils libcjson-dev libmicrohttpd-dev libsqlite3-dev libseccomp-dev libcurl4-openssl-dev"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=""

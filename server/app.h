@@ -1,0 +1,20 @@
+/* app.h — what every HTTP handler can reach: the settings, the store, the scheduler. Built by
+ * kgraded's main() and read-only afterwards. */
+#ifndef KGRADE_APP_H
+#define KGRADE_APP_H
+
+#include <stdatomic.h>
+
+#include "config.h"
+#include "sched.h"
+#include "store.h"
+
+struct app {
+    const struct config *cfg;
+    struct store *store;
+    struct sched *sched;
+    double started;             /* unix seconds */
+    atomic_int stopping;        /* set at shutdown: streams end, waits return */
+};
+
+#endif

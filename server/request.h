@@ -1,0 +1,60 @@
+/* request.h — one evaluation request (the JSON object of docs/api.md, "Submitting an evaluation")
+ * to a validated, canonical job for the store, and the error replies of request validation.
+ *
+ * A request is checked field by field against the API's table: unknown keys (at the top level,
+ * in candidate and in options) are refused, every value has its type and range, defaults fill the
+ * rest. The job carries the resolved problem (an alias becomes its canonical id), the canonical
+ * spec JSON, the canonical options JSON (fixed key order, the scheduler's input) and the cache key.
+ * Thread-safe: no state. */
+#ifndef KGRADE_REQUEST_H
+#define KGRADE_REQUEST_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "jsonin.h"
+#include "store.h"
+
+/* An API error: the HTTP status, the stable code, the field at fault ("" when none), a message,
+ * and for a refused JSON body the byte offset (-1 when none). */
+struct request_err {
+    unsigned status;
+    char code[32];
+    char field[160];
+    char msg[384];
+    long long offset;
+};
+
+void request_err_set(struct request_err *re, unsigned status, const char *code, const char *field,
+                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* A body refused by jsonin (400, its code, its offset, its message). */
+void request_err_from_json(struct request_err *re, const struct jsonin_err *je);
+/* The reply body {"error": {"code", "message", "field"?, "offset"?}}; the caller deletes it. */
+cJSON *request_err_body(const struct request_err *re);
+
+/* Field names of the canonical options, in their fixed order (the scheduler reads these). */
+#define REQUEST_OPTION_KEYS "mode", "trials", "exact", "precision", "timing", "timing_budget_ms", \
+                            "baselines", "metrics", "seed"
+
+/* A validated request. job's strings point into this struct and, for the source, into the request
+ * object that was parsed: that object must outlive the job. */
+struct request_job {
+    struct store_newjob job;
+    char problem[64];           /* the canonical registry id, or "inline" */
+    char *spec_json;            /* owned */
+    char *options_json;         /* owned */
+    char source_sha256[65];
+    char cache_key[65];
+    char mode[8];               /* "full" or "check" */
+};
+
+/* Validate req into out. prefix ("" or "[17]") starts every field path ("[17].candidate.source");
+ * default_priority applies when options.priority is absent (5 single, 1 batch). Returns 0, or
+ * ERR_INVALID with re filled (status 413 source_too_large, 422 otherwise) and out left empty.
+ * ERR_NOMEM leaves re as a 500. A filled out is released with request_job_free. */
+int request_parse(const cJSON *req, size_t max_source, const char *prefix, int default_priority,
+                  struct request_job *out, struct request_err *re);
+void request_job_free(struct request_job *j);   /* a zeroed or freed job is a no-op */
+
+#endif
