@@ -32,6 +32,7 @@
 #include "jsonin.h"
 #include "log.h"
 #include "registry.h"
+#include "rcache.h"
 #include "request.h"
 
 static double now(void)
@@ -77,6 +78,14 @@ static void reply_job(struct app *app, struct http_reply *rp, unsigned status, c
         return;
     }
     add_links(ev);
+    const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "status"));
+    if (status == 200 && with_result && !location && st &&
+        (!strcmp(st, "done") || !strcmp(st, "cancelled"))) {
+        char *text = cJSON_PrintUnformatted(ev);   /* final: the same body from now on */
+        if (text)
+            rcache_put(id, text, strlen(text));
+        free(text);
+    }
     http_reply_json(rp, status, ev);
     if (location) {
         char loc[128];
@@ -188,6 +197,12 @@ out:
 
 void api_eval_get(struct http_req *rq, struct http_reply *rp)
 {
+    struct MHD_Response *cached = rcache_response(rq->id);
+    if (cached) {
+        rp->resp = cached;
+        rp->status = 200;
+        return;
+    }
     reply_job(rq->app, rp, 200, rq->id, 1, 0);
 }
 

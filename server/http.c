@@ -460,7 +460,7 @@ int http_start(struct app *app, struct http_server **out, struct err *e)
     h->app = app;
     int epoll = cfg->http_mode == CONFIG_HTTP_EPOLL;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
-    flags |= (epoll ? MHD_USE_EPOLL : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL) |
+    flags |= (epoll ? MHD_USE_EPOLL | MHD_USE_TURBO : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL) |
              (v6 ? MHD_USE_IPv6 : 0);
     /* the pool option comes last: in threads mode its key is MHD_OPTION_END, which ends the list */
     unsigned pool = epoll && cfg->http_pool > 1 ? (unsigned)cfg->http_pool : 0;

@@ -9,6 +9,7 @@ build=${1:-build}
 dur=${DURATION:-10s} conns=${CONNECTIONS:-64} batch=${BATCH:-2000}
 command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "needs wrk and nginx"; exit 77; }
 tmp=$(mktemp -d)
+chmod 755 "$tmp"   # nginx workers run as an unprivileged user
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
@@ -47,7 +48,7 @@ for mode in threads epoll; do
   kp=$(port)
   base=http://127.0.0.1:$kp
   build/bin/kgraded --listen 127.0.0.1:$kp --data "$tmp/var-$mode" --gpus none --cpu-lanes 1 \
-    --http $mode --log-level warn 2>"$tmp/kgraded-$mode.log" &
+    --http $mode --http-pool 2 --log-level warn 2>"$tmp/kgraded-$mode.log" &
   pids+=($!)
   wait_up "$base" || { echo "kgraded ($mode) did not start"; cat "$tmp/kgraded-$mode.log"; exit 1; }
   id=$(curl -sf "$base/v1/evaluations?wait=60" -H 'Content-Type: application/json' \
