@@ -3,7 +3,8 @@
 # table last. Full logs and JSON go to $OUT (default ./gpu-out). Run from the repository root on a
 # machine with a GPU; set KGRADE_SWEEP=1 to also time the reference's tile variants,
 # KGRADE_REF_BENCH=0 to skip the reference-vs-cuDNN benchmark, KGRADE_EVAL_BENCH=0 to skip the
-# benchmark of kgrade-worker eval (tests/gpu/bench_eval.sh).
+# benchmark of kgrade-worker eval (tests/gpu/bench_eval.sh), KGRADE_API=0 to skip kgraded's corpus and
+# benchmark through HTTP (tests/gpu/api.py).
 set -uo pipefail
 OUT=${OUT:-$PWD/gpu-out}
 mkdir -p "$OUT"
@@ -23,10 +24,15 @@ fi
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu,power.draw --format=csv \
   >"$OUT/device.txt" 2>&1
 $BIN info >"$OUT/info.json" 2>&1
-(cd build && ctest -L gpu -E gpu_corpus --output-on-failure) >"$OUT/ctest_gpu.log" 2>&1
+(cd build && ctest -L gpu -E 'gpu_corpus|gpu_api' --output-on-failure) >"$OUT/ctest_gpu.log" 2>&1
 ctest_rc=$?
 OUT=$OUT bash tests/gpu/corpus.sh "$BIN" tests/candidates >"$OUT/corpus.txt" 2>&1
 corpus_rc=$?
+api_rc=skipped
+if [ "${KGRADE_API:-1}" = 1 ]; then
+  OUT=$OUT python3 tests/gpu/api.py build/bin/kgraded tests/candidates --bench >"$OUT/api.txt" 2>&1
+  api_rc=$?
+fi
 $BIN selfcheck --shapes tests/data/gpu_shapes.txt >"$OUT/selfcheck.json" 2>"$OUT/selfcheck.log"
 self_rc=$?
 bench_rc=skipped
@@ -46,6 +52,7 @@ echo "== device"; cat "$OUT/device.txt"; cat "$OUT/info.json"
 echo "== ctest -L gpu (rc $ctest_rc)"; grep -E "tests passed|tests failed|Failed|Not Run" "$OUT/ctest_gpu.log" | tail -5
 echo "== selfcheck (rc $self_rc)"; grep -E "^FAIL" "$OUT/selfcheck.log" | head -20; tail -1 "$OUT/selfcheck.log"
 echo "== corpus (rc $corpus_rc)"; cat "$OUT/corpus.txt"
+echo "== kgraded: corpus and benchmark through HTTP (rc $api_rc)"; cat "$OUT/api.txt" 2>/dev/null
 echo "== eval benchmark"; cat "$OUT/bench_eval.txt" 2>/dev/null
 echo "== bench (rc $bench_rc)"; tail -15 "$OUT/bench.log" 2>/dev/null
 python3 - "$OUT" <<'PY'
