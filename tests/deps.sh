@@ -3,7 +3,7 @@
 # installed: NVRTC, CUPTI and the driver API headers come from it). Idempotent; uses sudo when not root.
 set -euo pipefail
 # libcurl4-openssl-dev: the HTTP tests' client only (kgraded never links curl).
-pkgs="cmake gcc make pkg-config binutils libcjson-dev libmicrohttpd-dev libsqlite3-dev libseccomp-dev libcurl4-openssl-dev"
+pkgs="cmake gcc make pkg-config binutils libcjson-dev libmicrohttpd-dev libsqlite3-dev libseccomp-dev libcurl4-openssl-dev curl"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=""
