@@ -83,8 +83,11 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 
 char *buf_take(struct buf *b)
 {
-    if (!b->p && reserve(b, 0))
-        return NULL;
+    if (!b->p) {                /* nothing appended yet: an empty string, not NULL */
+        if (reserve(b, 0))
+            return NULL;
+        b->p[0] = 0;
+    }
     char *p = b->p;
     size_t max = b->max;
     buf_init(b, max);

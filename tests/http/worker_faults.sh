@@ -45,5 +45,5 @@ check FAULT_SEGV runtime_error
 check FAULT_HANG timeout
 check FAULT_NORECORD internal_error
 pgrep -f "sleep 300" >/dev/null && { echo "FAIL the hung worker's process group survived"; fail=1; }
-[ $fail = 0 ] || { echo "daemon log:"; tail -20 "$tmp/log"; }
+[ $fail = 0 ] || { echo "daemon log:"; grep -v "^  " "$tmp/log" | head -40; }
 exit $fail
