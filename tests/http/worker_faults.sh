@@ -15,7 +15,7 @@ cat >"$tmp/worker" <<W
 src=\$(cat)
 case "\$src" in
   *FAULT_SEGV*) kill -SEGV \$\$ ;;
-  *FAULT_HANG*) sleep 300 & sleep 300 ;;
+  *FAULT_HANG*) sleep 300 & echo \$! >"$tmp/hang.pid"; sleep 300 ;;
   *FAULT_NORECORD*) echo "not a record"; exit 2 ;;
 esac
 printf '%s' "\$src" | exec "$worker" "\$@"
@@ -44,6 +44,8 @@ check() {  # MARKER EXPECTED
 check FAULT_SEGV runtime_error
 check FAULT_HANG timeout
 check FAULT_NORECORD internal_error
-pgrep -f "sleep 300" >/dev/null && { echo "FAIL the hung worker's process group survived"; fail=1; }
+hung=$(cat "$tmp/hang.pid" 2>/dev/null)
+[ -n "$hung" ] || { echo "FAIL the hanging worker did not start its child"; fail=1; }
+[ -n "$hung" ] && kill -0 "$hung" 2>/dev/null && { echo "FAIL the hung worker's process group survived"; fail=1; }
 [ $fail = 0 ] || { echo "daemon log:"; grep -v "^  " "$tmp/log" | head -40; }
 exit $fail
