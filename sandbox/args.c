@@ -36,8 +36,8 @@ static const char usage_text[] =
     "  --fsize BYTES       RLIMIT_FSIZE (default 256M)\n"
     "  --nofile N          RLIMIT_NOFILE (default 1024)\n"
     "  --gpu N             bind /dev/nvidiaN, nvidiactl, nvidia-uvm, nvidia-uvm-tools (those that exist)\n"
-    "  --ro PATH           extra read-only bind at the same path (repeatable)\n"
-    "  --rw PATH           extra read-write directory bind at the same path (repeatable)\n"
+    "  --ro PATH[:INSIDE]  extra read-only bind, at the same path or at INSIDE (repeatable)\n"
+    "  --rw PATH[:INSIDE]  extra read-write directory bind, likewise (repeatable)\n"
     "  --env K=V           set K in the program's environment (repeatable)\n"
     "  --profile P         cuda (default: /tmp and /scratch noexec) or python (exec allowed)\n"
     "  --pass-fd N         pass our fd N to the program as fd N (repeatable; 0-2 always pass)\n"
@@ -166,11 +166,24 @@ static int option(struct args *a, const char *o, const char *v, struct err *e)
         a->gpu = (int)n;
     } else if (!strcmp(o, "--ro") || !strcmp(o, "--rw")) {
         int ro = o[3] == 'o', *count = ro ? &a->n_ro : &a->n_rw;
-        if (!clean_path(v))
-            return bad(e, o, v, "is not a clean absolute path");
+        const char *host = v, *at = strchr(v, ':');
         if (*count == MOUNTS_MAX_BINDS)
             return err_set(e, ERR_LIMIT, o, "%s: more than 32 of them", o);
-        (ro ? a->ro : a->rw)[(*count)++] = v;
+        if (at) {           /* HOST:INSIDE */
+            size_t len = (size_t)(at - v);
+            if (len >= sizeof a->bind_text[0])
+                return bad(e, o, v, "is too long");
+            memcpy(a->bind_text[a->n_text], v, len);
+            a->bind_text[a->n_text][len] = '\0';
+            host = a->bind_text[a->n_text++];
+            at++;
+            if (!clean_path(at))
+                return bad(e, o, v, "does not name a clean absolute path inside");
+        }
+        if (!clean_path(host))
+            return bad(e, o, v, "is not a clean absolute path");
+        (ro ? a->ro : a->rw)[*count] = host;
+        (ro ? a->ro_at : a->rw_at)[(*count)++] = at;
     } else if (!strcmp(o, "--env")) {
         const char *eq = strchr(v, '=');
         if (!eq || eq == v || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")

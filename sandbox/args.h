@@ -7,6 +7,7 @@
 #ifndef KGRADE_ARGS_H
 #define KGRADE_ARGS_H
 
+#include <limits.h>
 #include <stdio.h>
 
 #include "err.h"
@@ -26,10 +27,12 @@ struct args {
     double cpus;                /* 0: no cpu.max */
     int gpu;                    /* -1: no GPU node */
     int python;                 /* --profile python: /tmp, /scratch, --rw exec-capable */
-    const char *ro[MOUNTS_MAX_BINDS];
+    const char *ro[MOUNTS_MAX_BINDS], *ro_at[MOUNTS_MAX_BINDS];  /* host path; inside (NULL: same) */
     int n_ro;
-    const char *rw[MOUNTS_MAX_BINDS];
+    const char *rw[MOUNTS_MAX_BINDS], *rw_at[MOUNTS_MAX_BINDS];
     int n_rw;
+    char bind_text[MOUNTS_MAX_BINDS * 2][PATH_MAX / 4];  /* host parts of HOST:INSIDE, copied */
+    int n_text;
     const char *env[ARGS_MAX_ENV];  /* "K=V" as given */
     int n_env;
     int pass_fd[INIT_MAX_PASS_FDS];

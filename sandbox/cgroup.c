@@ -567,6 +567,79 @@ out:
     return rc;
 }
 
+/* ---- one parent per daemon ------------------------------------------------------------------ */
+
+/* The pid of an instance directory "d<pid>", or 0 when name is not one. */
+static long instance_pid(const char *name)
+{
+    if (name[0] != 'd' || !name[1])
+        return 0;
+    char *end;
+    long v = strtol(name + 1, &end, 10);
+    return *end || v <= 0 ? 0 : v;
+}
+
+/* Remove every slot-N under dir, then dir itself. */
+static void remove_instance(const char *dir, int v2)
+{
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *de;
+        char p[PATH_MAX];
+        while ((de = readdir(d)) != NULL)
+            if (is_slot(de->d_name) && !join(p, sizeof p, dir, de->d_name))
+                remove_group(p, v2);
+        closedir(d);
+    }
+    remove_group(dir, v2);
+}
+
+/* The instances of daemons that are gone, under r's parent (v1: found in the memory parent, which
+ * is below our own memory group, and removed in both hierarchies). */
+static void sweep_instances(const struct cgroup_root *r)
+{
+    const char *parent = r->kind == CGROUP_V2 ? r->v2 : r->mem;
+    DIR *d = opendir(parent);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        long pid = instance_pid(de->d_name);
+        char p[PATH_MAX];
+        if (!pid || (kill((pid_t)pid, 0) != 0 && errno != ESRCH) || (kill((pid_t)pid, 0) == 0))
+            continue;           /* alive (or not ours to judge) */
+        if (!join(p, sizeof p, parent, de->d_name))
+            remove_instance(p, r->kind == CGROUP_V2);
+        if (r->kind == CGROUP_V1 && !join(p, sizeof p, r->pids, de->d_name))
+            remove_instance(p, 0);
+    }
+    closedir(d);
+}
+
+int cgroup_instance(struct cgroup_root *r, long owner, struct err *e)
+{
+    if (r->kind == CGROUP_NONE)
+        return 0;
+    if (owner <= 0)
+        return err_set(e, ERR_INVALID, "owner", "the owner's pid must be positive");
+    sweep_instances(r);
+    char name[32];
+    snprintf(name, sizeof name, "d%ld", owner);
+    char *dirs[2] = {r->kind == CGROUP_V2 ? r->v2 : r->mem, r->kind == CGROUP_V1 ? r->pids : NULL};
+    size_t cap[2] = {r->kind == CGROUP_V2 ? sizeof r->v2 : sizeof r->mem, sizeof r->pids};
+    for (int i = 0; i < 2 && dirs[i]; i++) {
+        char p[PATH_MAX];
+        int rc;
+        if (join(p, sizeof p, dirs[i], name) || strlen(p) >= cap[i])
+            return err_set(e, ERR_IO, "cgroup", "%s/%s: path too long", dirs[i], name);
+        if ((rc = make_dir(p)) || (r->kind == CGROUP_V2 && (rc = enable(p, NULL))))
+            return err_set(e, ERR_IO, "cgroup", "%s: %s", p, strerror(-rc));
+        snprintf(dirs[i], cap[i], "%s", p);
+    }
+    sweep(r);       /* slots an earlier daemon of the same pid left */
+    return 0;
+}
+
 int cgroup_root_format(const struct cgroup_root *r, char *out, size_t n)
 {
     int k;

@@ -10,6 +10,7 @@
  *
  * One daemon per parent: preparing the parent removes every slot-N left by an earlier run
  * (killing what still runs there), and a job kills and removes a stale slot-N of its own number.
+ * Daemons that share a parent each take an instance of it (cgroup_instance).
  * Not thread-safe across the same job; distinct jobs may be handled concurrently. */
 #ifndef KGRADE_CGROUP_H
 #define KGRADE_CGROUP_H
@@ -50,6 +51,11 @@ struct cgroup_root {
  * cgroup_root_parse's error for a "v2:"/"v1:" hint. */
 int cgroup_prepare(const char *hint, struct cgroup_root *root, struct err *e);
 
+/* Give the daemon of pid owner a parent of its own under r's: "d<owner>" (made with the same
+ * controllers), so that daemons sharing a parent never touch each other's slots; the instances
+ * of daemons that are gone are removed first, with their slots. r then names the instance. No-op
+ * for CGROUP_NONE. 0, ERR_INVALID (owner <= 0) or ERR_IO (naming the directory). */
+int cgroup_instance(struct cgroup_root *r, long owner, struct err *e);
 /* "v2:DIR", "v1:MEM:PIDS" or "none" into out (n bytes). 0, or ERR_LIMIT when it does not fit. */
 int cgroup_root_format(const struct cgroup_root *r, char *out, size_t n);
 

@@ -303,8 +303,10 @@ static int run(const struct args *a)
     m->exec_tmp = a->python;
     m->gpu = a->gpu;
     memcpy(m->ro, a->ro, sizeof m->ro);
+    memcpy(m->ro_at, a->ro_at, sizeof m->ro_at);
     m->n_ro = a->n_ro;
     memcpy(m->rw, a->rw, sizeof m->rw);
+    memcpy(m->rw_at, a->rw_at, sizeof m->rw_at);
     m->n_rw = a->n_rw;
     m->program = a->program[0];
 
@@ -425,19 +427,22 @@ out:
 static int probe_main(int argc, char **argv)
 {
     const char *hint = NULL;
-    long long uid = -1;
+    long long uid = -1, owner = 0;
     for (int i = 0; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: kgrade-sandbox probe [--cgroup auto|none|DIR|SPEC] [--uid N]\n"
+            printf("usage: kgrade-sandbox probe [--cgroup auto|none|DIR|SPEC] [--uid N] [--owner PID]\n"
                    "Prints the isolation level of this host as one JSON line; --cgroup auto (the\n"
-                   "default) also prepares the job cgroup parent and prints it as \"cgroup\".\n");
+                   "default) also prepares the job cgroup parent and prints it as \"cgroup\";\n"
+                   "--owner PID gives daemon PID a parent of its own below it (d<PID>).\n");
             return 0;
         } else if (!strcmp(argv[i], "--cgroup") && v) {
             hint = v;
             i++;
         } else if (!strcmp(argv[i], "--uid") && v && (uid = strtoll(v, &end, 10)) > 0 && !*end) {
+            i++;
+        } else if (!strcmp(argv[i], "--owner") && v && (owner = strtoll(v, &end, 10)) > 0 && !*end) {
             i++;
         } else {
             fprintf(stderr, "kgrade-sandbox probe: bad option '%s' (see --help)\n", argv[i]);
@@ -447,7 +452,7 @@ static int probe_main(int argc, char **argv)
     static struct probe p;
     struct err e;
     memset(&e, 0, sizeof e);
-    int rc = probe_run(hint, (int)uid, &p, &e);
+    int rc = probe_run(hint, (int)uid, (long)owner, &p, &e);
     char out[16384];
     if (!rc)
         rc = probe_json(&p, out, sizeof out);
@@ -484,7 +489,7 @@ int main(int argc, char **argv)
         return run(&a);
     }
     fprintf(stderr, "usage: kgrade-sandbox run [options] -- PROGRAM [ARG...]\n"
-                    "       kgrade-sandbox probe [--cgroup auto|none|DIR|SPEC] [--uid N]\n"
+                    "       kgrade-sandbox probe [--cgroup auto|none|DIR|SPEC] [--uid N] [--owner PID]\n"
                     "       kgrade-sandbox run --help\n");
     return argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) ? 0 : 2;
 }

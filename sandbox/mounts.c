@@ -184,8 +184,8 @@ static int mount_fs(int rootfd, const char *type, const char *path, long long si
 }
 
 /* Phase 1: remember path; clone its tree now (or read the symlink it is). */
-static int add(struct mounts_plan *p, const char *path, int group, uint64_t attrs, int optional,
-               int keep_link, struct err *e)
+static int add_at(struct mounts_plan *p, const char *path, const char *at, int group, uint64_t attrs,
+                  int optional, int keep_link, struct err *e)
 {
     struct stat st;
     if ((keep_link ? lstat(path, &st) : stat(path, &st)) < 0)
@@ -195,6 +195,7 @@ static int add(struct mounts_plan *p, const char *path, int group, uint64_t attr
     struct mounts_entry *m = &p->e[p->n];
     memset(m, 0, sizeof *m);
     m->path = path;
+    m->at = at ? at : path;
     m->group = group;
     m->attrs = attrs;
     m->tree = -1;
@@ -214,6 +215,12 @@ static int add(struct mounts_plan *p, const char *path, int group, uint64_t attr
     if (set_attr(m->tree, "", AT_EMPTY_PATH | AT_RECURSIVE, attrs) < 0)
         return fail(e, "mount_setattr", path, errno);
     return 0;
+}
+
+static int add(struct mounts_plan *p, const char *path, int group, uint64_t attrs, int optional,
+               int keep_link, struct err *e)
+{
+    return add_at(p, path, NULL, group, attrs, optional, keep_link, e);
 }
 
 int mounts_open(const struct mounts_spec *s, struct mounts_plan *p, struct err *e)
@@ -237,10 +244,10 @@ int mounts_open(const struct mounts_spec *s, struct mounts_plan *p, struct err *
     for (int i = 0; !rc && i < ngpu; i++)
         rc = add(p, gpu_nodes[i], G_DEV, DEVNODE, 0, 0, e);
     for (int i = 0; !rc && i < s->n_ro; i++)
-        rc = add(p, s->ro[i], G_USER, RO, 0, 0, e);
+        rc = add_at(p, s->ro[i], s->ro_at[i], G_USER, RO, 0, 0, e);
     uint64_t rw = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (s->exec_tmp ? 0 : MOUNT_ATTR_NOEXEC);
     for (int i = 0; !rc && i < s->n_rw; i++)
-        rc = add(p, s->rw[i], G_USER, rw, 0, 0, e);
+        rc = add_at(p, s->rw[i], s->rw_at[i], G_USER, rw, 0, 0, e);
     return rc ? rc : add(p, s->program, G_PROGRAM, RO, 0, 0, e);
 }
 
@@ -252,13 +259,13 @@ static int attach(int rootfd, struct mounts_plan *p, int group, struct err *e)
         if (m->group != group)
             continue;
         if (m->tree < 0) {
-            if (symlinkat(m->link, rootfd, m->path + 1) < 0)
-                return fail(e, "symlink", m->path, errno);
+            if (symlinkat(m->link, rootfd, m->at + 1) < 0)
+                return fail(e, "symlink", m->at, errno);
             continue;
         }
-        int point = make_point(rootfd, m->path, m->is_dir);
+        int point = make_point(rootfd, m->at, m->is_dir);
         if (point < 0)
-            return fail(e, "mount point", m->path, errno);
+            return fail(e, "mount point", m->at, errno);
         int rc = (int)syscall(SYS_move_mount, m->tree, "", point, "", MOVE_EMPTY);
         int saved = errno;
         close(point);

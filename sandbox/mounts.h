@@ -33,9 +33,11 @@ struct mounts_spec {
     long long tmp_bytes;        /* size of /tmp (mode 1777) */
     int exec_tmp;               /* 1: /tmp, /scratch and --rw exec-capable (python profile) */
     int gpu;                    /* -1: no GPU node; N: /dev/nvidiaN + the shared nodes that exist */
-    const char *ro[MOUNTS_MAX_BINDS];   /* extra read-only binds at the same path inside */
+    const char *ro[MOUNTS_MAX_BINDS];   /* extra read-only binds (host paths) */
+    const char *ro_at[MOUNTS_MAX_BINDS];    /* where each is seen inside; NULL: the same path */
     int n_ro;
     const char *rw[MOUNTS_MAX_BINDS];   /* extra read-write binds (directories) */
+    const char *rw_at[MOUNTS_MAX_BINDS];
     int n_rw;
     const char *program;        /* bound read-only at its own path unless already visible */
 };
@@ -43,7 +45,8 @@ struct mounts_spec {
 /* What mounts_open found: the mount point and one cloned, detached tree (or symlink) per entry.
  * Filled by mounts_open, emptied by mounts_build or mounts_close; lives on the caller's stack. */
 struct mounts_entry {
-    const char *path;           /* the host path, also the path inside */
+    const char *path;           /* the host path */
+    const char *at;             /* the path inside (usually path) */
     int group;                  /* when it is attached (see mounts.c) */
     uint64_t attrs;             /* MOUNT_ATTR_* set on the whole tree */
     int tree;                   /* open_tree(OPEN_TREE_CLONE) fd, -1 for a symlink */

@@ -459,7 +459,7 @@ static void probe_gpu(struct probe *p)
     }
 }
 
-int probe_run(const char *cgroup_hint, int uid, struct probe *p, struct err *e)
+int probe_run(const char *cgroup_hint, int uid, long owner, struct probe *p, struct err *e)
 {
     memset(p, 0, sizeof *p);
     if (uid < 0)
@@ -475,6 +475,8 @@ int probe_run(const char *cgroup_hint, int uid, struct probe *p, struct err *e)
     probe_seccomp(p);
     probe_privileges(p, uid);
     int rc = cgroup_prepare(cgroup_hint, &p->cgroup, e);
+    if (!rc && owner > 0)
+        rc = cgroup_instance(&p->cgroup, owner, e);
     if (rc)
         return rc;
     if (cgroup_root_format(&p->cgroup, p->cgroup_spec, sizeof p->cgroup_spec))
@@ -482,14 +484,17 @@ int probe_run(const char *cgroup_hint, int uid, struct probe *p, struct err *e)
     probe_cgroup(p);
     probe_gpu(p);
 
+    /* the keeper needs all of base (its filter reports through user notification); full adds a
+     * memory cgroup and the dedicated uid, under which RLIMIT_NPROC bounds tasks where pids is
+     * not delegated */
     static const enum probe_feature base[] = {PROBE_USERNS, PROBE_MNTNS, PROBE_PIDNS, PROBE_NETNS,
-                                              PROBE_IPCNS, PROBE_UTSNS, PROBE_PIVOT_ROOT, PROBE_SECCOMP};
+                                              PROBE_IPCNS, PROBE_UTSNS, PROBE_PIVOT_ROOT, PROBE_SECCOMP,
+                                              PROBE_SECCOMP_NOTIFY};
     p->level = PROBE_FULL;
     for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
         if (!p->has[base[i]])
             p->level = PROBE_NONE;
-    if (p->level == PROBE_FULL && !(p->has[PROBE_SECCOMP_NOTIFY] && p->has[PROBE_MEMORY] &&
-                                    p->has[PROBE_PIDS] && p->has[PROBE_UID_DEDICATED]))
+    if (p->level == PROBE_FULL && !(p->has[PROBE_MEMORY] && p->has[PROBE_UID_DEDICATED]))
         p->level = PROBE_REDUCED;
     return 0;
 }

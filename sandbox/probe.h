@@ -37,11 +37,13 @@ struct probe {
     char kernel[128];                         /* uname -r */
 };
 
-/* Probe everything and prepare the cgroup parent (cgroup_prepare(cgroup_hint)). uid: the
+/* Probe everything and prepare the cgroup parent (cgroup_prepare(cgroup_hint)); owner > 0: the
+ * daemon's pid, whose own instance of the parent is made (cgroup_instance) and reported. uid: the
  * dedicated host uid to map when root (< 0: PROBE_DEFAULT_UID); when not root, our own uid is
  * reported instead. A missing feature is not an error. Returns 0, or ERR_INVALID for a bad hint
- * or uid, ERR_IO when a probe could not even start (no fork, no pipe). */
-int probe_run(const char *cgroup_hint, int uid, struct probe *p, struct err *e);
+ * or uid, ERR_IO when a probe could not even start (no fork, no pipe) or the instance could not
+ * be made. */
+int probe_run(const char *cgroup_hint, int uid, long owner, struct probe *p, struct err *e);
 
 /* The probe as one JSON line (with "\n") into out:
  * {"level":..,"features":[..],"missing":["name: why",..],"cgroup":..,"uid":..,"kernel":..}.
