@@ -227,7 +227,8 @@ static int stage_compile(struct ev *v)
     struct err e;
     stage_begin(v, "compile");
     struct candidate_opts co = {.spec = v->o->no_problem ? NULL : &v->o->spec, .arch = v->arch, .sms = v->sms, .max_smem = v->optin,
-                                .max_workspace = v->o->max_workspace, .cache_dir = v->o->cache_dir,
+                                .max_workspace = v->o->max_workspace,
+                                .cache_dir = v->o->candidate_cache_dir ? v->o->candidate_cache_dir : v->o->cache_dir,
                                 .log_cap = v->o->log_cap};
     watchdog_arm(v->o->compile_timeout_ms, "compile (NVRTC)");
     int rc = candidate_build(&v->cand, v->o->source, v->o->source_len, &co, &e);

@@ -25,6 +25,9 @@
 struct eval_opts {
     int device;
     const char *cache_dir;           /* NULL: no compile cache */
+    const char *candidate_cache_dir; /* where the candidate's cubin is cached; NULL: cache_dir. A
+                                        sandboxed worker gets one per source, apart from the shared
+                                        cache of reference kernels */
     const char *problem_id;          /* for the record; NULL for an inline spec */
     struct conv_spec spec;
     bool no_problem;                 /* compile only: spec unset, directives only syntax-checked */

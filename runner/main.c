@@ -5,16 +5,21 @@
  * the candidate did), 1 a check failed or the input was invalid, 2 usage error, 3 system failure
  * (eval and compile still write a record, verdict internal_error), 77 no usable GPU (eval writes a
  * record with verdict no_device; for tests: "skipped"). */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench.h"
+#include "canary.h"
 #include "candidate.h"
 #include "cudnn.h"
 #include "cudrv.h"
 #include "eval.h"
+#include "filter.h"
 #include "gpuinput.h"
 #include "gpuref.h"
 #include "jit.h"
@@ -54,8 +59,14 @@ static const char usage[] =
     "  --launch-timeout-ms MS (10000), --compile-timeout-ms MS (60000), --max-workspace-mb MB (1024),\n"
     "  --log-cap BYTES (65536), --format json|kernelbench, --compact\n"
     "\n"
+    "  canary                   a small kernel on --device N with a known answer: is this GPU healthy\n"
+    "                           (and usable from here)? JSON on stdout, exit 0 healthy, 3 not, 77 none\n"
+    "  seal-check               --seal, then try fork and exec: the filter must end the process (159)\n"
+    "\n"
     "options: --device N (default 0), --cache DIR (default $KGRADE_CACHE_DIR, $XDG_CACHE_HOME/kgrade,\n"
-    "         ~/.cache/kgrade), --no-cache, -h/--help\n"
+    "         ~/.cache/kgrade), --no-cache, --candidate-cache DIR (the candidate's cubin; default: --cache),\n"
+    "         --record-fd N (the record on fd N instead of stdout), --seal (no exec or fork after\n"
+    "         startup: a try ends the worker with a sandbox_violation record, exit 159), -h/--help\n"
     "exit: 0 ok (eval/compile: a record with a job verdict, e.g. wrong_answer), 1 check failed or\n"
     "      invalid input, 2 usage, 3 system failure (record: internal_error), 77 no usable GPU\n"
     "      (record: no_device)\n";
@@ -156,17 +167,30 @@ static int cmd_compile_reference(int argc, char **argv, const char *cache)
 }
 
 static bool compact_output, kernelbench_output;
+static int record_fd = 1;                   /* --record-fd */
+static const char *candidate_cache;         /* --candidate-cache */
 
+/* The record goes to --record-fd (the daemon's record pipe) or stdout; whole, with one newline. */
 static void emit_record(const cJSON *rec)
 {
     cJSON *kb = kernelbench_output ? kernelbench_from_record(rec) : NULL;
     const cJSON *j = kb ? kb : rec;
     char *s = compact_output ? cJSON_PrintUnformatted(j) : cJSON_Print(j);
-    if (s)
-        puts(s);
+    fflush(stdout);
+    if (s) {
+        size_t n = strlen(s), off = 0;
+        s[n] = '\n';   /* replaces the terminator: written as n + 1 bytes, never read as a string */
+        while (off <= n) {
+            ssize_t w = write(record_fd, s + off, n + 1 - off);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                break;
+            off += (size_t)w;
+        }
+    }
     free(s);
     cJSON_Delete(kb);
-    fflush(stdout);
 }
 
 /* The source of FILE ("-": stdin), NUL-terminated, at most CANDIDATE_MAX_SOURCE bytes. */
@@ -290,6 +314,7 @@ static int cmd_compile(int argc, char **argv, const char *cache, int device)
     struct eval_opts o;
     eval_opts_default(&o);
     o.cache_dir = cache;
+    o.candidate_cache_dir = candidate_cache;
     o.no_problem = true;
     const char *src = NULL;
     int arch = 0, rc = 0;
@@ -337,6 +362,7 @@ static int cmd_eval(int argc, char **argv, const char *cache, int device)
     struct eval_opts o;
     eval_opts_default(&o);
     o.cache_dir = cache;
+    o.candidate_cache_dir = candidate_cache;
     o.device = device;
     o.emit = emit_record;
     const char *src = NULL, *prob = NULL;
@@ -540,11 +566,58 @@ static int cmd_info(int device)
     return rc ? exit_for(rc) : 0;
 }
 
+/* canary: {"healthy": bool, ...} on stdout; exit 0 healthy, 77 no GPU, 3 unhealthy. */
+static int cmd_canary(int device)
+{
+    struct canary_result r;
+    struct err e;
+    int rc = canary_run(device, &r, &e);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddBoolToObject(j, "healthy", rc == 0);
+    cJSON_AddNumberToObject(j, "device", device);
+    if (r.device[0])
+        cJSON_AddStringToObject(j, "name", r.device);
+    if (rc == 0) {
+        cJSON_AddNumberToObject(j, "ms", r.ms);
+        cJSON_AddNumberToObject(j, "memory_free_bytes", (double)r.mem_free);
+        cJSON_AddNumberToObject(j, "memory_total_bytes", (double)r.mem_total);
+    } else {
+        cJSON_AddStringToObject(j, "error", e.msg);
+    }
+    char *s = cJSON_PrintUnformatted(j);
+    if (s)
+        puts(s);
+    free(s);
+    cJSON_Delete(j);
+    return rc == 0 ? 0 : rc == ERR_UNSUPPORTED ? EXIT_NOGPU : EXIT_SYSTEM;
+}
+
+/* seal-check: proof that --seal holds. The filter ends the process at the fork (exit 159, with a
+ * sandbox_violation record); reaching the lines after it is the failure. */
+static int cmd_seal_check(bool sealed)
+{
+    if (!sealed) {
+        fprintf(stderr, "kgrade-worker seal-check: needs --seal\n");
+        return EXIT_USAGE;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(0);
+    fprintf(stderr, "kgrade-worker seal-check: fork was not stopped (returned %d)\n", (int)pid);
+    static char name[] = "true";
+    char *const argv[] = {name, NULL};
+    execv("/bin/true", argv);
+    fprintf(stderr, "kgrade-worker seal-check: exec was not stopped\n");
+    return EXIT_CHECK;
+}
+
 int main(int argc, char **argv)
 {
     char cache_buf[4096];
     const char *cache = cache_buf;
     int device = 0;
+    bool seal = false;
     jit_default_cache_dir(cache_buf, sizeof cache_buf);
     /* global options may appear anywhere; strip them */
     int n = 0;
@@ -555,6 +628,16 @@ int main(int argc, char **argv)
             cache = NULL;
         else if (!strcmp(argv[i], "--device") && i + 1 < argc)
             device = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--candidate-cache") && i + 1 < argc)
+            candidate_cache = argv[++i];
+        else if (!strcmp(argv[i], "--record-fd") && i + 1 < argc) {
+            record_fd = atoi(argv[++i]);
+            if (record_fd < 1 || fcntl(record_fd, F_GETFD) < 0) {
+                fprintf(stderr, "kgrade-worker: --record-fd %s is not an open descriptor\n", argv[i]);
+                return EXIT_USAGE;
+            }
+        } else if (!strcmp(argv[i], "--seal"))
+            seal = true;
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             fputs(usage, stdout);
             return 0;
@@ -564,6 +647,13 @@ int main(int argc, char **argv)
     if (n == 0) {
         fputs(usage, stderr);
         return EXIT_USAGE;
+    }
+    if (seal) {     /* before any library can start a process: from here on no exec, no fork */
+        struct err e;
+        if (filter_seal(record_fd, &e)) {
+            fprintf(stderr, "kgrade-worker: --seal: %s\n", e.msg);
+            return EXIT_SYSTEM;
+        }
     }
     const char *cmd = argv[1];
     char **rest = argv + 2;
@@ -580,6 +670,10 @@ int main(int argc, char **argv)
         return cmd_bench(nrest, rest, cache, device);
     if (!strcmp(cmd, "info"))
         return cmd_info(device);
+    if (!strcmp(cmd, "canary"))
+        return cmd_canary(device);
+    if (!strcmp(cmd, "seal-check"))
+        return cmd_seal_check(seal);
     fprintf(stderr, "kgrade-worker: unknown command '%s'\n%s", cmd, usage);
     return EXIT_USAGE;
 }

@@ -231,6 +231,10 @@ void api_batch_submit(struct http_req *rq, struct http_reply *rp)
         full |= strcmp(jobs[parsed].mode, "full") == 0;
         parsed++;
     }
+    if (app->iso && app->iso->refusal[0]) {
+        http_reply_error(rp, 503, "isolation", NULL, "%s", app->iso->refusal);
+        goto out;
+    }
     if (full && sched_gpu_count(app->sched) == 0) {
         http_reply_error(rp, 503, "no_gpu", NULL, "this daemon has no GPU for full evaluations "
                          "(options.mode \"check\" works without one)");

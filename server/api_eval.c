@@ -169,6 +169,10 @@ void api_eval_submit(struct http_req *rq, struct http_reply *rp)
         http_reply_json(rp, re.status, request_err_body(&re));
         goto out;
     }
+    if (app->iso && app->iso->refusal[0]) {
+        http_reply_error(rp, 503, "isolation", NULL, "%s", app->iso->refusal);
+        goto out;
+    }
     if (strcmp(job.mode, "full") == 0 && sched_gpu_count(app->sched) == 0) {
         http_reply_error(rp, 503, "no_gpu", NULL,
                          "this daemon has no GPU for a full evaluation (options.mode \"check\" "

@@ -97,7 +97,8 @@ void api_info_health(struct http_req *rq, struct http_reply *rp)
     if (app->store && !store_ok)
         log_warn(NULL, "health: store_counts: %s", e.msg);
 
-    cJSON_AddStringToObject(o, "status", store_ok && (ngpu > 0 || gpus_none) ? "ok" : "degraded");
+    int refused = app->iso && app->iso->refusal[0];
+    cJSON_AddStringToObject(o, "status", store_ok && (ngpu > 0 || gpus_none) && !refused ? "ok" : "degraded");
     cJSON_AddStringToObject(o, "version", KGRADE_VERSION);
     cJSON_AddNumberToObject(o, "uptime_s", (double)(long long)((now_s() - app->started) * 1000) / 1000);
     move_item(sd, o, "gpus");
@@ -115,7 +116,7 @@ void api_info_health(struct http_req *rq, struct http_reply *rp)
     } else {
         cJSON_AddNullToObject(o, "queue");
     }
-    cJSON_AddStringToObject(o, "isolation", "process");
+    cJSON_AddItemToObject(o, "isolation", app->iso ? isolation_json(app->iso) : cJSON_CreateNull());
     cJSON_AddBoolToObject(o, "full_mode", ngpu > 0);
 
     cJSON *v = cJSON_AddObjectToObject(o, "versions");

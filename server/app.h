@@ -1,4 +1,4 @@
-/* app.h — what every HTTP handler can reach: the settings, the store, the scheduler. Built by
+/* app.h — what every HTTP handler can reach: the settings, the store, the scheduler, the isolation. Built by
  * kgraded's main() and read-only afterwards. */
 #ifndef KGRADE_APP_H
 #define KGRADE_APP_H
@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 
 #include "config.h"
+#include "isolation.h"
 #include "sched.h"
 #include "store.h"
 
@@ -13,6 +14,7 @@ struct app {
     const struct config *cfg;
     struct store *store;
     struct sched *sched;
+    const struct isolation *iso; /* what the sandbox offers; iso->refusal: no candidate code runs */
     double started;             /* unix seconds */
     atomic_int stopping;        /* set at shutdown: streams end, waits return */
 };

@@ -38,7 +38,7 @@
 #define MIB (1024LL * KIB)
 #define GIB (1024LL * MIB)
 
-enum kind { K_STR, K_INT, K_LONG, K_SIZE, K_LISTEN, K_GPUS, K_LOGLEVEL, K_LOGFMT, K_HTTP, K_SYNC };
+enum kind { K_STR, K_INT, K_LONG, K_SIZE, K_LISTEN, K_GPUS, K_LOGLEVEL, K_LOGFMT, K_HTTP, K_SYNC, K_ISOLATION };
 
 struct setting {
     const char *name;       /* the flag without "--"; the file key; KGRADE_<NAME> */
@@ -78,6 +78,21 @@ static const struct setting settings[] = {
     {"client-timeout", K_INT, OFF(client_timeout_s), 0, 0, 86400, "S", "30", "seconds an idle connection is kept (0: forever)"},
     {"sync", K_SYNC, OFF(sync_full), 0, 0, 0, "full|normal", "full", "SQLite synchronous mode (full survives power loss)"},
     {"events-keep", K_LONG, OFF(events_keep), 0, 1, 1000000000, "N", "100000", "events retained for Last-Event-ID"},
+    {"compile-timeout", K_LONG, OFF(compile_timeout_s), 0, 1, 86400, "S", "120",
+     "seconds before a compile step's sandbox is killed"},
+    {"sandbox", K_STR, STR(sandbox), 0, 0, "PATH", NULL, "the kgrade-sandbox executable (default: next to kgraded)"},
+    {"isolation-min", K_ISOLATION, OFF(isolation_min), 0, 0, 0, "full|reduced|none", "reduced",
+     "below this isolation level untrusted code is refused (none: run unsandboxed, development only)"},
+    {"cgroup", K_STR, STR(cgroup), 0, 0, "auto|none|DIR", "auto", "where sandboxes get their control groups"},
+    {"sandbox-ro", K_STR, STR(sandbox_ro), 0, 0, "DIRS", "",
+     "extra directories (comma-separated) every sandbox sees read-only at the same path"},
+    {"sandbox-uid", K_LONG, OFF(sandbox_uid), 0, 1, 4294967294LL, "UID", "100000",
+     "the host uid and gid a sandbox runs as (when kgraded runs as root)"},
+    {"sandbox-memory", K_SIZE, OFF(sandbox_memory), 0, 64 * MIB, 64 * 1024 * GIB, "BYTES", "4G",
+     "host memory of one sandbox (memory cgroup, swap off)"},
+    {"sandbox-pids", K_INT, OFF(sandbox_pids), 0, 16, 1000000, "N", "256", "processes and threads of one sandbox"},
+    {"sandbox-scratch", K_SIZE, OFF(sandbox_scratch), 0, 1 * MIB, 1024 * GIB, "BYTES", "512M",
+     "the size of a sandbox's private /scratch"},
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 
@@ -267,8 +282,42 @@ static int apply(struct config *c, const struct setting *s, const char *v, const
             return err_set(e, ERR_INVALID, s->name, "%s: '%.100s' is not full or normal", where, v);
         *(int *)field = k;
         return 0;
+    case K_ISOLATION:
+        if ((k = config_isolation_parse(v)) < 0)
+            return err_set(e, ERR_INVALID, s->name, "%s: '%.100s' is not full, reduced or none", where, v);
+        *(int *)field = k;
+        return 0;
     }
     return err_set(e, ERR_INTERNAL, s->name, "%s: unknown kind", where);
+}
+
+/* out = the directory of this executable + "/" + name (just name when that cannot be known). */
+static void next_to_us(char *out, size_t len, const char *name)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    char *slash = n > 0 ? memrchr(exe, '/', (size_t)n) : NULL;
+    if (!slash || (size_t)(slash - exe) + strlen(name) + 2 > len)
+        slash = NULL;
+    if (slash)
+        snprintf(out, len, "%.*s/%s", (int)(slash - exe), exe, name);
+    else
+        snprintf(out, len, "%s", name);
+}
+
+static const char *const isolation_names[] = {"none", "reduced", "full"};
+
+int config_isolation_parse(const char *s)
+{
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(s, isolation_names[i]))
+            return i;
+    return -1;
+}
+
+const char *config_isolation_name(int level)
+{
+    return level >= 0 && level < 3 ? isolation_names[level] : "?";
 }
 
 static void set_defaults(struct config *c)
@@ -279,13 +328,8 @@ static void set_defaults(struct config *c)
             apply(c, &settings[i], settings[i].def, "default", NULL);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     c->cpu_lanes = c->http_pool = cores < 1 ? 1 : cores > 1024 ? 1024 : (int)cores;
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    char *slash = n > 0 ? memrchr(exe, '/', (size_t)n) : NULL;
-    if (slash && (size_t)(slash - exe) + sizeof "/kgrade-worker" <= sizeof c->worker)
-        snprintf(c->worker, sizeof c->worker, "%.*s/kgrade-worker", (int)(slash - exe), exe);
-    else
-        snprintf(c->worker, sizeof c->worker, "kgrade-worker");
+    next_to_us(c->worker, sizeof c->worker, "kgrade-worker");
+    next_to_us(c->sandbox, sizeof c->sandbox, "kgrade-sandbox");
 }
 
 static char *trim(char *s)
@@ -466,6 +510,7 @@ static cJSON *value_json(const struct config *c, const struct setting *s)
     case K_LOGFMT: return cJSON_CreateString(c->log_json ? "json" : "logfmt");
     case K_HTTP: return cJSON_CreateString(c->http_mode == CONFIG_HTTP_EPOLL ? "epoll" : "threads");
     case K_SYNC: return cJSON_CreateString(c->sync_full ? "full" : "normal");
+    case K_ISOLATION: return cJSON_CreateString(config_isolation_name(*(const int *)field));
     }
     return cJSON_CreateNull();
 }

@@ -36,7 +36,23 @@ struct config {
     int client_timeout_s;       /* --client-timeout S (30) */
     int sync_full;              /* --sync full|normal (full) */
     long events_keep;           /* --events-keep N (100000) */
+    long compile_timeout_s;     /* --compile-timeout S (120): a compile step past this is killed */
+    char sandbox[512];          /* --sandbox PATH (kgrade-sandbox next to kgraded) */
+    int isolation_min;          /* --isolation-min full|reduced|none (reduced): CONFIG_ISOLATION_* */
+    char cgroup[512];           /* --cgroup auto|none|DIR (auto) */
+    char sandbox_ro[1024];      /* --sandbox-ro DIRS ("") extra read-only binds, comma-separated */
+    long sandbox_uid;           /* --sandbox-uid UID (100000) */
+    size_t sandbox_memory;      /* --sandbox-memory BYTES (4 GiB) */
+    int sandbox_pids;           /* --sandbox-pids N (256) */
+    size_t sandbox_scratch;     /* --sandbox-scratch BYTES (512 MiB) */
 };
+
+/* Isolation levels, ordered: a host offering level L satisfies every minimum <= L. */
+enum { CONFIG_ISOLATION_NONE, CONFIG_ISOLATION_REDUCED, CONFIG_ISOLATION_FULL };
+
+/* "none", "reduced", "full" <-> the CONFIG_ISOLATION_* value; parse gives -1 for anything else. */
+int config_isolation_parse(const char *s);
+const char *config_isolation_name(int level);
 
 /* Fill c from defaults, --config FILE (or KGRADE_CONFIG), the environment and argv. Returns 0,
  * 1 when --help or --version was printed (exit 0), or ERR_INVALID with e naming the setting and

@@ -15,6 +15,7 @@
 #include "app.h"
 #include "config.h"
 #include "http.h"
+#include "isolation.h"
 #include "log.h"
 #include "metrics.h"
 #include "sched.h"
@@ -42,7 +43,8 @@ static int make_dirs(const char *path, struct err *e)
 int main(int argc, char **argv)
 {
     static struct config cfg;
-    struct app app = {.cfg = &cfg};
+    static struct isolation iso;
+    struct app app = {.cfg = &cfg, .iso = &iso};
     struct http_server *http = NULL;
     struct err e;
     int rc = config_load(&cfg, argc, argv, &e);
@@ -87,7 +89,19 @@ int main(int argc, char **argv)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     app.started = ts.tv_sec + ts.tv_nsec * 1e-9;
-    if (sched_start(&cfg, app.store, &app.sched, &e)) {
+    char mnt[600];
+    snprintf(mnt, sizeof mnt, "%s/sandbox-root", cfg.data_dir);
+    if (make_dirs(mnt, &e) || isolation_start(&cfg, &iso, &e)) {
+        log_error(NULL, "%s", e.msg);
+        goto out;
+    }
+    char *idesc = cJSON_PrintUnformatted(iso.probe);
+    log_info(NULL, "isolation: level=%s sandboxed=%s probe=%s", config_isolation_name(iso.level),
+             iso.sandboxed ? "yes" : "no", idesc ? idesc : "?");
+    free(idesc);
+    if (iso.refusal[0])
+        log_error(NULL, "%s; evaluations are answered 503 (set --isolation-min to accept less)", iso.refusal);
+    if (sched_start(&cfg, &iso, app.store, &app.sched, &e)) {
         log_error(NULL, "cannot start the scheduler: %s", e.msg);
         goto out;
     }
@@ -108,6 +122,7 @@ out:
     http_stop(http);
     sched_stop(app.sched);
     store_close(app.store);
+    isolation_free(&iso);
     if (!status)
         log_info(NULL, "stopped");
     return status;

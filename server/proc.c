@@ -1,15 +1,15 @@
 /* proc.c — run one child to completion under a deadline (see proc.h).
  *
  * DESIGN
- *   start    three pipe2(O_CLOEXEC) pipes, then posix_spawn with file actions that dup2 the child's
- *            ends onto 0, 1, 2 and close everything from 3 up, and attributes that put the child in
+ *   start    pipe2(O_CLOEXEC) pipes for stdin, stdout, stderr and, when asked for, fds 3 and 4; then
+ *            posix_spawn with file actions that dup2 the child's ends onto 0..4 and close the rest, and attributes that put the child in
  *            a process group of its own (pgid = pid) with an empty signal mask and every signal at
  *            its default. glibc's posix_spawn reports a failed exec as its return value, so "could
  *            not start" is an error and never a child that exits 127. Every descriptor this process
  *            opens is close-on-exec, so concurrent spawns from other threads never inherit them.
  *   pump     one poll loop (at most 50 ms per wait, so *cancel is seen quickly) over the stdin
- *            write end, the stdout and stderr read ends and a pidfd of the child. Output past
- *            out_max / err_max is read and dropped, so the child never blocks on a full pipe.
+ *            write end, the output read ends and a pidfd of the child. Output past its bound is
+ *            read and dropped, so the child never blocks on a full pipe.
  *   kill     on the deadline or on cancel: SIGKILL to the whole group (-pgid), grandchildren too.
  *   exit     the pidfd (or, without one, a waitid(WNOWAIT) probe) says the child is a zombie; the
  *            group is SIGKILLed once more while the zombie still pins the pgid (so the number
@@ -48,16 +48,21 @@
 #define GRACE_MS 200    /* how long pipes are drained after the child was reaped */
 #define CHUNK 65536     /* bytes per read or write */
 #define READS_PER_WAKE 16
+#define NCHAN 4         /* the child's fds 1 (stdout), 2 (stderr), 3 and 4 (extra_max) */
+
+static const char *const chan_name[NCHAN] = {"stdout", "stderr", "fd 3", "fd 4"};
 
 extern char **environ;
 
 struct run {
     const struct proc_opts *o;
     pid_t pid;                  /* -1 before the spawn */
-    int in_fd, out_fd, err_fd;  /* the parent's ends, -1 once closed */
+    int in_fd;                  /* the parent's end of stdin, -1 once closed */
+    int fd[NCHAN];              /* the parent's ends of the child's fds 1..4, -1 once closed or unused */
     int pidfd;                  /* -1 when the kernel has no pidfd_open */
     size_t in_off;
-    struct buf out, err;
+    struct buf buf[NCHAN];
+    size_t seen[NCHAN];         /* bytes read from each, kept or not */
     int killed, reaped, status;
     double start, reaped_at;
 };
@@ -76,13 +81,13 @@ static void close_fd(int *fd)
     *fd = -1;
 }
 
-/* Move *fd to a number >= 3 (close-on-exec), so the dup2 file actions onto 0, 1, 2 cannot clobber
- * one another when this process runs with some of 0-2 closed. */
-static int above_stdio(int *fd)
+/* Move *fd to a number > NCHAN (close-on-exec), so the dup2 file actions onto 0..NCHAN cannot
+ * clobber one another, whatever numbers the pipes got. */
+static int above_targets(int *fd)
 {
-    if (*fd > 2)
+    if (*fd > NCHAN)
         return 0;
-    int n = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
+    int n = fcntl(*fd, F_DUPFD_CLOEXEC, NCHAN + 1);
     if (n < 0)
         return -1;
     close(*fd);
@@ -147,8 +152,8 @@ static void feed(struct run *s)
     close_fd(&s->in_fd);
 }
 
-/* Read what is there (bounded per wake-up); close at EOF. 0 or ERR_NOMEM. */
-static int drain(int *fd, struct buf *b, struct err *e, const char *name)
+/* Read what is there (bounded per wake-up), counting it in *seen; close at EOF. 0 or ERR_NOMEM. */
+static int drain(int *fd, struct buf *b, size_t *seen, struct err *e, const char *name)
 {
     char chunk[CHUNK];
     for (int i = 0; i < READS_PER_WAKE; i++) {
@@ -161,6 +166,7 @@ static int drain(int *fd, struct buf *b, struct err *e, const char *name)
             close_fd(fd);
             return 0;
         }
+        *seen += (size_t)n;
         if (buf_append_part(b, chunk, (size_t)n))
             return err_set(e, ERR_NOMEM, "", "out of memory keeping the child's %s", name);
     }
@@ -202,20 +208,24 @@ static int pump(struct run *s, struct proc_result *r, struct err *e)
                 reap(s);
             }
         }
+        int open_out = 0;
+        for (int c = 0; c < NCHAN; c++)
+            open_out += s->fd[c] >= 0;
         if (s->reaped) {
             close_fd(&s->in_fd);
-            if ((s->out_fd < 0 && s->err_fd < 0) || now_ms() - s->reaped_at >= GRACE_MS)
+            if (!open_out || now_ms() - s->reaped_at >= GRACE_MS)
                 return 0;
         }
 
-        struct pollfd p[4];
-        int n = 0, i_in = -1, i_out = -1, i_err = -1;
+        struct pollfd p[NCHAN + 2];
+        int n = 0, i_in = -1, at[NCHAN];
         if (s->in_fd >= 0)
             i_in = n, p[n++] = (struct pollfd){.fd = s->in_fd, .events = POLLOUT};
-        if (s->out_fd >= 0)
-            i_out = n, p[n++] = (struct pollfd){.fd = s->out_fd, .events = POLLIN};
-        if (s->err_fd >= 0)
-            i_err = n, p[n++] = (struct pollfd){.fd = s->err_fd, .events = POLLIN};
+        for (int c = 0; c < NCHAN; c++) {
+            at[c] = -1;
+            if (s->fd[c] >= 0)
+                at[c] = n, p[n++] = (struct pollfd){.fd = s->fd[c], .events = POLLIN};
+        }
         if (s->pidfd >= 0)
             p[n++] = (struct pollfd){.fd = s->pidfd, .events = POLLIN};
         int k = poll(p, (nfds_t)n, poll_timeout(s, now_ms()));
@@ -225,13 +235,11 @@ static int pump(struct run *s, struct proc_result *r, struct err *e)
             continue;
         if (i_in >= 0 && p[i_in].revents)
             feed(s);
-        int rc = 0;
-        if (i_out >= 0 && p[i_out].revents)
-            rc = drain(&s->out_fd, &s->out, e, "stdout");
-        if (!rc && i_err >= 0 && p[i_err].revents)
-            rc = drain(&s->err_fd, &s->err, e, "stderr");
-        if (rc)
-            return rc;
+        for (int c = 0; c < NCHAN; c++) {
+            int rc = at[c] >= 0 && p[at[c]].revents ? drain(&s->fd[c], &s->buf[c], &s->seen[c], e, chan_name[c]) : 0;
+            if (rc)
+                return rc;
+        }
     }
 }
 
@@ -244,22 +252,35 @@ static void fill(struct proc_result *r, struct run *s)
         r->signal = WTERMSIG(s->status);
     }
     r->wall_ms = s->reaped_at - s->start;
-    r->out_len = s->out.len;
-    r->err_len = s->err.len;
-    r->out_truncated = s->out.toobig;
-    r->err_truncated = s->err.toobig;
-    r->out = buf_take(&s->out);
-    r->err = buf_take(&s->err);
+    r->out_len = s->buf[0].len;
+    r->err_len = s->buf[1].len;
+    r->out_seen = s->seen[0];
+    r->err_seen = s->seen[1];
+    r->out_truncated = s->buf[0].toobig;
+    r->err_truncated = s->buf[1].toobig;
+    r->out = buf_take(&s->buf[0]);
+    r->err = buf_take(&s->buf[1]);
+    for (int i = 0; i < 2; i++) {
+        r->extra_len[i] = s->buf[2 + i].len;
+        r->extra_seen[i] = s->seen[2 + i];
+        r->extra_truncated[i] = s->buf[2 + i].toobig;
+        r->extra[i] = s->o->extra_max[i] ? buf_take(&s->buf[2 + i]) : NULL;
+    }
 }
 
-/* The file actions and attributes of DESIGN "start"; an errno value or 0. */
-static int prepare(posix_spawn_file_actions_t *fa, posix_spawnattr_t *at, const int child[3])
+/* The file actions and attributes of DESIGN "start"; an errno value or 0. child[i] becomes fd i
+ * (-1: fd i stays closed). */
+static int prepare(posix_spawn_file_actions_t *fa, posix_spawnattr_t *at, const int child[NCHAN + 1])
 {
-    int rc;
-    for (int i = 0; i < 3; i++)
+    int rc, n = 0;
+    for (int i = 0; i <= NCHAN; i++) {
+        if (child[i] < 0)
+            continue;
         if ((rc = posix_spawn_file_actions_adddup2(fa, child[i], i)))
             return rc;
-    if ((rc = posix_spawn_file_actions_addclosefrom_np(fa, 3)))
+        n = i + 1;
+    }
+    if ((rc = posix_spawn_file_actions_addclosefrom_np(fa, n)))
         return rc;
     sigset_t none, all;
     sigemptyset(&none);
@@ -275,29 +296,42 @@ static int prepare(posix_spawn_file_actions_t *fa, posix_spawnattr_t *at, const 
 int proc_run(const struct proc_opts *o, struct proc_result *r, struct err *e)
 {
     int rc = 0, fa_ok = 0, at_ok = 0, sr;
-    int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
+    int in[2] = {-1, -1}, pipes[NCHAN][2];
+    size_t cap[NCHAN] = {o->out_max, o->err_max, o->extra_max[0], o->extra_max[1]};
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
-    struct run s = {.o = o, .pid = -1, .in_fd = -1, .out_fd = -1, .err_fd = -1, .pidfd = -1};
-    buf_init(&s.out, o->out_max);
-    buf_init(&s.err, o->err_max);
+    struct run s = {.o = o, .pid = -1, .in_fd = -1, .pidfd = -1};
+    for (int c = 0; c < NCHAN; c++) {
+        pipes[c][0] = pipes[c][1] = s.fd[c] = -1;
+        buf_init(&s.buf[c], cap[c]);
+    }
     memset(r, 0, sizeof *r);
     if (!o->argv || !o->argv[0]) {
         rc = err_set(e, ERR_INVALID, "argv", "spawn: no executable");
         goto out;
     }
     s.start = now_ms();
-    if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)
-        || above_stdio(&in[0]) || above_stdio(&out[1]) || above_stdio(&errp[1])) {
+    int child[NCHAN + 1] = {-1, -1, -1, -1, -1};
+    if (pipe2(in, O_CLOEXEC) || above_targets(&in[0])) {
         rc = err_set(e, ERR_IO, "", "spawn %s: pipe: %s", o->argv[0], strerror(errno));
         goto out;
+    }
+    child[0] = in[0];
+    for (int c = 0; c < NCHAN; c++) {
+        if (c >= 2 && !cap[c])
+            continue;   /* fds 3 and 4 only when asked for */
+        if (pipe2(pipes[c], O_CLOEXEC) || above_targets(&pipes[c][1])) {
+            rc = err_set(e, ERR_IO, "", "spawn %s: pipe: %s", o->argv[0], strerror(errno));
+            goto out;
+        }
+        child[c + 1] = pipes[c][1];
     }
     if ((sr = posix_spawn_file_actions_init(&fa)) == 0)
         fa_ok = 1;
     if (!sr && (sr = posix_spawnattr_init(&at)) == 0)
         at_ok = 1;
     if (!sr)
-        sr = prepare(&fa, &at, (const int[3]){in[0], out[1], errp[1]});
+        sr = prepare(&fa, &at, child);
     if (sr) {
         rc = err_set(e, sr == ENOMEM ? ERR_NOMEM : ERR_IO, "", "spawn %s: %s", o->argv[0], strerror(sr));
         goto out;
@@ -319,11 +353,17 @@ int proc_run(const struct proc_opts *o, struct proc_result *r, struct err *e)
         atomic_store(o->pid_out, (int)pid);
     s.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);   /* close-on-exec; -1: probe each wake-up */
     close_fd(&in[0]);
-    close_fd(&out[1]);
-    close_fd(&errp[1]);
-    s.in_fd = in[1], s.out_fd = out[0], s.err_fd = errp[0];
-    in[1] = out[0] = errp[0] = -1;
-    if (set_nonblock(s.in_fd) || set_nonblock(s.out_fd) || set_nonblock(s.err_fd)) {
+    s.in_fd = in[1];
+    in[1] = -1;
+    int nb = set_nonblock(s.in_fd);
+    for (int c = 0; c < NCHAN; c++) {
+        close_fd(&pipes[c][1]);
+        s.fd[c] = pipes[c][0];
+        pipes[c][0] = -1;
+        if (s.fd[c] >= 0)
+            nb |= set_nonblock(s.fd[c]);
+    }
+    if (nb) {
         rc = err_set(e, ERR_IO, "", "spawn %s: fcntl: %s", o->argv[0], strerror(errno));
         goto out;
     }
@@ -332,7 +372,7 @@ int proc_run(const struct proc_opts *o, struct proc_result *r, struct err *e)
     rc = pump(&s, r, e);
     if (rc == 0)
         fill(r, &s);
-    if (rc == 0 && (!r->out || !r->err)) {
+    if (rc == 0 && (!r->out || !r->err || (cap[2] && !r->extra[0]) || (cap[3] && !r->extra[1]))) {
         proc_result_free(r);
         rc = err_set(e, ERR_NOMEM, "", "out of memory keeping the child's output");
     }
@@ -343,15 +383,20 @@ out:
     }
     if (rc)
         memset(r, 0, sizeof *r);   /* nothing to hand back on failure */
-    int fds[] = {in[0], in[1], out[0], out[1], errp[0], errp[1], s.in_fd, s.out_fd, s.err_fd, s.pidfd};
-    for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
-        close_fd(&fds[i]);
+    close_fd(&in[0]);
+    close_fd(&in[1]);
+    close_fd(&s.in_fd);
+    close_fd(&s.pidfd);
+    for (int c = 0; c < NCHAN; c++) {
+        close_fd(&pipes[c][0]);
+        close_fd(&pipes[c][1]);
+        close_fd(&s.fd[c]);
+        buf_free(&s.buf[c]);
+    }
     if (fa_ok)
         posix_spawn_file_actions_destroy(&fa);
     if (at_ok)
         posix_spawnattr_destroy(&at);
-    buf_free(&s.out);
-    buf_free(&s.err);
     return rc;
 }
 
@@ -361,8 +406,10 @@ void proc_result_free(struct proc_result *r)
         return;
     free(r->out);
     free(r->err);
-    r->out = r->err = NULL;
-    r->out_len = r->err_len = 0;
+    free(r->extra[0]);
+    free(r->extra[1]);
+    r->out = r->err = r->extra[0] = r->extra[1] = NULL;
+    r->out_len = r->err_len = r->extra_len[0] = r->extra_len[1] = 0;
 }
 
 #define SIGNAL_NAME(s) {s, #s},

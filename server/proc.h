@@ -1,7 +1,7 @@
 /* proc.h — run one child process (a kgrade-worker) to completion under a deadline: feed its stdin,
  * collect bounded stdout and stderr, kill its whole process group on the deadline or on request.
  *
- * The child starts in a process group of its own with only fds 0, 1 and 2 open (everything of the
+ * The child starts in a process group of its own with only fds 0, 1 and 2 (and 3, 4 when asked for) open (everything of the
  * daemon is close-on-exec or closed), default signal dispositions and an empty signal mask. Safe
  * to call from many threads at once.
  *
@@ -23,6 +23,7 @@ struct proc_opts {
     const char *in;             /* written to the child's stdin, then stdin is closed */
     size_t in_len;
     size_t out_max, err_max;    /* bytes kept of stdout / stderr; the rest is read and dropped */
+    size_t extra_max[2];        /* > 0: the child also gets fd 3 / fd 4 as pipes read like stdout */
     long deadline_ms;           /* wall clock from start; <= 0: none */
     atomic_int *cancel;         /* when it becomes non-zero the child is killed; may be NULL */
     atomic_int *pid_out;        /* when not NULL, receives the child's pid while it runs, then 0 */
@@ -36,7 +37,11 @@ struct proc_result {
     int cancelled;              /* killed because *cancel became non-zero */
     char *out, *err;            /* NUL-terminated, owned: proc_result_free */
     size_t out_len, err_len;
+    size_t out_seen, err_seen;  /* bytes the child wrote, kept or not */
     int out_truncated, err_truncated;
+    char *extra[2];             /* fds 3 and 4 when extra_max asked for them, else NULL; owned */
+    size_t extra_len[2], extra_seen[2];
+    int extra_truncated[2];
     double wall_ms;
 };
 

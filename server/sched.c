@@ -13,34 +13,56 @@
  *   Compilation therefore runs on the CPU cores in parallel with the GPU's timing of an earlier job,
  *   and the GPU lane's worker finds the candidate already compiled for its architecture.
  *
+ *   Every worker runs in a fresh sandbox (isolation.h): lane i is sandbox slot i; a CPU lane's
+ *   sandbox sees the candidate's own cache directory (by source hash) read-write and nothing of the
+ *   GPU; a GPU lane's sees its one GPU, the shared cache of reference kernels read-write and the
+ *   candidate's cache directory read-only. The worker's record comes back on fd 3, the sandbox's
+ *   meta line on fd 4.
+ *
+ *   A GPU is trusted with the next candidate only after a canary kernel passed on it: once at start
+ *   and after any job that ended in a fault (timeout, signal, sandbox violation, memory limit,
+ *   runtime error, internal error). A GPU that fails it is taken out of service (its lane stops;
+ *   /v1/health says why) until the daemon restarts.
+ *
  * INVARIANTS
  *   - A job is finished once: store_finish only succeeds from the status the lane claimed; a
  *     cancelled job's late result is dropped.
- *   - Every worker gets a deadline; past it the worker's process group is killed and the job gets
- *     verdict timeout. A worker that dies by a signal gives runtime_error; one that exits without a
- *     record gives internal_error (our failure, logged). Job failures are results; a worker that
- *     cannot be started is a system failure, logged as an error.
+ *   - Every worker gets a wall clock per stage (--compile-timeout, --job-timeout); past it the whole
+ *     sandbox is killed and the job gets verdict timeout. The sandbox's report decides the rest:
+ *     a forbidden call is sandbox_violation, the memory limit memory_limit, a death by signal
+ *     runtime_error; a worker that exits without a record gives internal_error (our failure,
+ *     logged). Job failures are results; a worker or sandbox that cannot be started is a system
+ *     failure, logged as an error. Every result carries the isolation it ran under.
  *   - At shutdown the lanes kill their workers and put their jobs back (compiling -> queued,
  *     running -> waiting_gpu), so the next start runs them again.
  *
- * Not here: isolation beyond a process of its own (the sandbox), Triton candidates. */
+ * Not here: Triton candidates. */
 #include "sched.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
+#include "isolation.h"
 #include "jsonin.h"
 #include "log.h"
 #include "metrics.h"
 #include "proc.h"
+#include "sha256.h"
 
-#define OUT_MAX (8u << 20)      /* a worker's record; the largest real ones are ~100 KiB */
+#define RECORD_MAX (8u << 20)   /* a worker's record (fd 3); the largest real ones are ~100 KiB */
+#define OUT_MAX (1u << 20)      /* its stdout: device printf and the like, kept only to be counted */
 #define ERR_MAX (16u << 10)
+#define META_MAX 4096           /* the sandbox's meta line (fd 4) */
 #define STDERR_IN_RESULT 2000   /* bytes of a failed worker's stderr quoted in its record */
+#define BACKSTOP_MS 10000       /* past the sandbox's own wall clock, the daemon kills the keeper */
+#define INSIDE_SHARED "/kgrade/cache"          /* where a sandbox sees the shared cache */
+#define INSIDE_CANDIDATE "/kgrade/candidate"   /* and the candidate's own cache directory */
 
 struct lane {
     struct sched *s;
@@ -54,10 +76,13 @@ struct lane {
 struct gpu {
     int ordinal, arch;
     char name[128];
+    atomic_int out_of_service;
+    char canary[512];           /* the last canary's outcome; under s->mu */
 };
 
 struct sched {
     const struct config *cfg;
+    const struct isolation *iso;
     struct store *st;
     pthread_mutex_t mu;
     atomic_int stop;
@@ -149,75 +174,6 @@ static void make_utf8(char *s, size_t n)
     }
 }
 
-/* The record the daemon writes when the worker gave none. */
-static char *daemon_record(const char *verdict, const char *msg, const struct proc_result *r)
-{
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "schema", "kgrade.result/1");
-    cJSON_AddStringToObject(j, "verdict", verdict);
-    cJSON *err = cJSON_AddObjectToObject(j, "error");
-    cJSON_AddStringToObject(err, "stage", "worker");
-    cJSON_AddStringToObject(err, "message", msg);
-    if (r && r->err_len) {
-        size_t n = r->err_len > STDERR_IN_RESULT ? STDERR_IN_RESULT : r->err_len;
-        char *tail = strndup(r->err + r->err_len - n, n);
-        if (tail)
-            make_utf8(tail, strlen(tail));
-        cJSON_AddStringToObject(err, "stderr", tail ? tail : "");
-        free(tail);
-    }
-    char *text = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
-    return text;
-}
-
-/* Judge a finished worker: the record text (owned) and its verdict (points into a static or the
- * record's own string copy in verdict_buf). */
-static char *judge(const struct lane *l, const struct proc_result *r, double deadline_s,
-                   char verdict[32])
-{
-    char msg[256];
-    if (r->timed_out) {
-        snprintf(msg, sizeof msg, "the worker ran past its %.0f s deadline and was killed", deadline_s);
-        snprintf(verdict, 32, "timeout");
-        return daemon_record(verdict, msg, r);
-    }
-    if (!r->exited) {
-        snprintf(msg, sizeof msg, "the worker process died: %s", proc_signal_name(r->signal));
-        snprintf(verdict, 32, "runtime_error");
-        return daemon_record(verdict, msg, r);
-    }
-    cJSON *rec = NULL;
-    if ((r->code == 0 || r->code == 3 || r->code == 77) && !r->out_truncated)
-        rec = cJSON_ParseWithLength(r->out, r->out_len);
-    const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "verdict"));
-    if (!v || strlen(v) >= 32) {
-        cJSON_Delete(rec);
-        snprintf(msg, sizeof msg, "the worker exited with status %d without a record%s", r->code,
-                 r->out_truncated ? " (its output passed the size bound)" : "");
-        log_error(l->job, "%s: %.300s", msg, r->err);
-        snprintf(verdict, 32, "internal_error");
-        return daemon_record(verdict, msg, r);
-    }
-    snprintf(verdict, 32, "%s", v);
-    /* the stages feed the latency histograms */
-    const cJSON *st;
-    cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(rec, "stages_ms")) {
-        char name[64];
-        snprintf(name, sizeof name, "worker_%s", st->string);
-        metrics_observe(name, cJSON_GetNumberValue(st) / 1000.0);
-    }
-    cJSON_Delete(rec);
-    char *text = strndup(r->out, r->out_len);
-    if (text) {
-        size_t n = strlen(text);
-        while (n && (text[n - 1] == '\n' || text[n - 1] == ' ' || text[n - 1] == '\r'))
-            text[--n] = 0;      /* the stored record is one JSON value: a JSONL row as it is */
-        make_utf8(text, n);
-    }
-    return text;
-}
-
 static int opt_int(const cJSON *o, const char *k, int dflt)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -232,20 +188,20 @@ static int opt_bool(const cJSON *o, const char *k, int dflt)
 
 /* argv of the worker for this job: compile (CPU lane) or eval (GPU lane). Strings live in a. */
 struct args {
-    const char *v[40];
+    const char *v[48];
     int n;
     char arch[16], dev[16], seed[24], trials[16], budget[24], precision[8];
 };
 
 static void add(struct args *a, const char *s)
 {
-    if (a->n < 39)
+    if (a->n < (int)(sizeof a->v / sizeof a->v[0]) - 1)
         a->v[a->n++] = s;
     a->v[a->n] = NULL;
 }
 
-static void build_args(const struct lane *l, const struct store_claim *c, const cJSON *opts,
-                       struct args *a)
+static void build_args(const struct lane *l, const struct store_claim *c, const cJSON *opts, const char *shared,
+                       const char *cand, struct args *a)
 {
     const struct sched *s = l->s;
     const char *problem = c->problem[0] && strcmp(c->problem, "inline") ? c->problem : c->spec_json;
@@ -255,7 +211,8 @@ static void build_args(const struct lane *l, const struct store_claim *c, const 
         snprintf(a->arch, sizeof a->arch, "sm_%d", s->default_arch);
         add(a, "compile"), add(a, "--arch"), add(a, a->arch);
     } else {
-        snprintf(a->dev, sizeof a->dev, "%d", s->gpus[l->gpu].ordinal);
+        /* a sandbox sees only its own GPU, which is then device 0 */
+        snprintf(a->dev, sizeof a->dev, "%d", s->iso->sandboxed ? 0 : s->gpus[l->gpu].ordinal);
         add(a, "eval"), add(a, "--device"), add(a, a->dev);
         snprintf(a->trials, sizeof a->trials, "%d", opt_int(opts, "trials", 3));
         add(a, "--trials"), add(a, a->trials);
@@ -279,11 +236,227 @@ static void build_args(const struct lane *l, const struct store_claim *c, const 
         }
     }
     add(a, "--problem"), add(a, problem);
-    add(a, "--cache"), add(a, s->cfg->cache_dir);
+    add(a, "--cache"), add(a, shared);
+    add(a, "--candidate-cache"), add(a, cand);
+    add(a, "--record-fd"), add(a, "3");
+    if (s->iso->sandboxed)
+        add(a, "--seal");
     add(a, "--compact");
     if (l->gpu >= 0)
         add(a, "--source");
     add(a, "-");                /* the source comes on stdin */
+}
+
+/* The record the daemon writes when the worker gave none. */
+static cJSON *daemon_record(const char *verdict, const char *msg, const struct proc_result *r)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "schema", "kgrade.result/1");
+    cJSON_AddStringToObject(j, "verdict", verdict);
+    cJSON *err = cJSON_AddObjectToObject(j, "error");
+    cJSON_AddStringToObject(err, "stage", "worker");
+    cJSON_AddStringToObject(err, "message", msg);
+    if (r && r->err_len) {
+        size_t n = r->err_len > STDERR_IN_RESULT ? STDERR_IN_RESULT : r->err_len;
+        char *tail = strndup(r->err + r->err_len - n, n);
+        if (tail)
+            make_utf8(tail, strlen(tail));
+        cJSON_AddStringToObject(err, "stderr", tail ? tail : "");
+        free(tail);
+    }
+    return j;
+}
+
+/* What happened to the run, as the sandbox reported it; unsandboxed, from the process itself. */
+static int run_outcome(const struct lane *l, const struct proc_result *r, struct isolation_meta *m)
+{
+    struct err e;
+    if (l->s->iso->sandboxed) {
+        if (isolation_meta_parse(r->extra[1], r->extra_len[1], m, &e) == 0)
+            return 0;
+        if (!r->timed_out) {
+            log_error(l->job, "the sandbox ended (%s %d) without its meta line: %.300s", r->exited ? "exit" : "signal",
+                      r->exited ? r->code : r->signal, r->err);
+            return -1;
+        }
+    }
+    memset(m, 0, sizeof *m);
+    m->memory_peak = m->oom_kills = m->pids_peak = m->wall_ms = m->setup_ms = -1;
+    m->status = r->timed_out ? ISOLATION_TIMEOUT : r->exited ? ISOLATION_EXITED : ISOLATION_SIGNALED;
+    m->exit_code = r->code;
+    snprintf(m->signal, sizeof m->signal, "%s", r->exited ? "" : proc_signal_name(r->signal));
+    return 0;
+}
+
+/* Judge a finished run: the record (owned) and its verdict. */
+static cJSON *judge(const struct lane *l, const struct proc_result *r, const struct isolation_meta *m,
+                    double deadline_s, char verdict[32])
+{
+    char msg[512];
+    const char *v = NULL;
+    if (!m) {
+        snprintf(msg, sizeof msg, "the sandbox ended without reporting what happened (our failure, logged)");
+        v = "internal_error";
+    } else if (m->status == ISOLATION_SETUP_FAILED) {
+        snprintf(msg, sizeof msg, "the sandbox could not be set up: %.400s", m->error);
+        log_error(l->job, "%s", msg);
+        v = "internal_error";
+    } else if (m->status == ISOLATION_VIOLATION) {
+        snprintf(msg, sizeof msg, "the candidate's process called %.100s, which the sandbox forbids; the sandbox was "
+                 "killed", m->violation);
+        v = "sandbox_violation";
+    } else if (m->status == ISOLATION_TIMEOUT) {
+        snprintf(msg, sizeof msg, "the worker ran past its %.0f s deadline; the sandbox was killed", deadline_s);
+        v = "timeout";
+    } else if (m->status == ISOLATION_MEMORY_LIMIT) {
+        snprintf(msg, sizeof msg, "the sandbox reached its host memory limit of %zu MiB and the kernel killed it",
+                 l->s->cfg->sandbox_memory >> 20);
+        v = "memory_limit";
+    } else if (m->status == ISOLATION_SIGNALED) {
+        snprintf(msg, sizeof msg, "the worker process died: %.24s", m->signal);
+        v = "runtime_error";
+    }
+    if (v) {
+        snprintf(verdict, 32, "%s", v);
+        return daemon_record(verdict, msg, r);
+    }
+    /* exited: the record on fd 3 (0 ok, 3 system failure, 77 no GPU, 159 sealed worker stopped) */
+    cJSON *rec = NULL;
+    int code = m->exit_code;
+    if ((code == 0 || code == 3 || code == 77 || code == 159) && !r->extra_truncated[0])
+        rec = cJSON_ParseWithLength(r->extra[0], r->extra_len[0]);
+    const char *rv = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "verdict"));
+    if (!cJSON_IsObject(rec) || !rv || strlen(rv) >= 32) {
+        cJSON_Delete(rec);
+        snprintf(msg, sizeof msg, "the worker exited with status %d without a record%s", code,
+                 r->extra_truncated[0] ? " (its record passed the size bound)" : "");
+        log_error(l->job, "%s: %.300s", msg, r->err);
+        snprintf(verdict, 32, "internal_error");
+        return daemon_record(verdict, msg, r);
+    }
+    snprintf(verdict, 32, "%s", rv);
+    const cJSON *st;     /* the stages feed the latency histograms */
+    cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(rec, "stages_ms")) {
+        char name[64];
+        snprintf(name, sizeof name, "worker_%s", st->string);
+        metrics_observe(name, cJSON_GetNumberValue(st) / 1000.0);
+    }
+    return rec;
+}
+
+/* The record as stored: one JSON value with the isolation it ran under and what became of its
+ * output, valid UTF-8. Owned text, or NULL when out of memory. */
+static char *finish_record(const struct lane *l, cJSON *rec, const struct proc_result *r,
+                           const struct isolation_meta *m)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "isolation");   /* only the daemon says this */
+    cJSON_AddItemToObject(rec, "isolation", isolation_result_json(l->s->iso, m));
+    if (r && (r->out_seen || r->err_seen)) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "stdout_bytes", (double)r->out_seen);
+        cJSON_AddBoolToObject(o, "stdout_truncated", r->out_truncated);
+        cJSON_AddNumberToObject(o, "stderr_bytes", (double)r->err_seen);
+        cJSON_AddBoolToObject(o, "stderr_truncated", r->err_truncated);
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, "output");
+        cJSON_AddItemToObject(rec, "output", o);
+    }
+    char *text = cJSON_PrintUnformatted(rec);
+    if (text)
+        make_utf8(text, strlen(text));
+    return text;
+}
+
+/* The hex SHA-256 of the candidate's source: the name of its own cache directory. */
+static void source_hash(const struct store_claim *c, char hex[65])
+{
+    struct sha256 h;
+    unsigned char d[32];
+    sha256_init(&h);
+    sha256_update(&h, c->source, c->source_len);
+    sha256_final(&h, d);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+}
+
+/* mkdir -p of dir (mode 0755); 0 or -1. */
+static int make_dir(const char *dir)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s", dir);
+    for (char *q = p + 1; *q; q++)
+        if (*q == '/') {
+            *q = 0;
+            if (mkdir(p, 0755) && errno != EEXIST)
+                return -1;
+            *q = '/';
+        }
+    return mkdir(p, 0755) && errno != EEXIST ? -1 : 0;
+}
+
+/* Run argv for lane l in its sandbox (gpu: the GPU's ordinal or -1), under wall_s. */
+static int run_sandboxed(struct lane *l, const char *const *argv, const struct isolation_run *run,
+                         const char *in, size_t in_len, struct proc_result *r, struct err *e)
+{
+    struct isolation_argv a;
+    int rc = isolation_argv(l->s->iso, run, argv, &a, e);
+    if (rc)
+        return rc;
+    struct proc_opts o = {.argv = a.v, .in = in, .in_len = in_len, .out_max = OUT_MAX, .err_max = ERR_MAX,
+                          .extra_max = {RECORD_MAX, l->s->iso->sandboxed ? META_MAX : 0},
+                          .deadline_ms = run->wall_ms + (l->s->iso->sandboxed ? BACKSTOP_MS : 0),
+                          .cancel = &l->cancel, .pid_out = &l->pid};
+    return proc_run(&o, r, e);
+}
+
+/* The canary on lane l's GPU, in a sandbox like a candidate's. 1 healthy, 0 not (out of service). */
+static int canary(struct lane *l, const char *after)
+{
+    struct sched *s = l->s;
+    struct gpu *g = &s->gpus[l->gpu];
+    char dev[16], line[512];
+    snprintf(dev, sizeof dev, "%d", s->iso->sandboxed ? 0 : g->ordinal);
+    const char *argv[] = {s->cfg->worker, "canary", "--device", dev, NULL};
+    struct isolation_run run = {.slot = (int)(l - s->lanes), .gpu = g->ordinal, .wall_ms = 60000};
+    struct proc_result r;
+    struct err e;
+    struct isolation_meta m;
+    int healthy = 0;
+    if (run_sandboxed(l, argv, &run, NULL, 0, &r, &e)) {
+        snprintf(line, sizeof line, "the canary could not start: %.400s", e.msg);
+    } else {
+        cJSON *j = cJSON_ParseWithLength(r.out, r.out_len);
+        const char *err = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "error"));
+        healthy = run_outcome(l, &r, &m) == 0 && m.status == ISOLATION_EXITED && m.exit_code == 0
+                  && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "healthy"));
+        if (healthy)
+            snprintf(line, sizeof line, "passed in %.0f ms", r.wall_ms);
+        else
+            snprintf(line, sizeof line, "failed: %.300s", err ? err : m.status == ISOLATION_SETUP_FAILED ? m.error
+                                                                          : r.err_len ? r.err : "no report");
+        cJSON_Delete(j);
+        proc_result_free(&r);
+    }
+    pthread_mutex_lock(&s->mu);
+    snprintf(g->canary, sizeof g->canary, "%.60s %.440s", after, line);
+    pthread_mutex_unlock(&s->mu);
+    if (healthy)
+        log_info(NULL, "gpu %d: canary %s %s", g->ordinal, after, line);
+    else if (!atomic_load(&s->stop)) {
+        atomic_store(&g->out_of_service, 1);
+        log_error(NULL, "gpu %d: out of service: canary %s %s", g->ordinal, after, line);
+    }
+    return healthy;
+}
+
+/* Verdicts after which the GPU may be left in a bad state: the canary runs before the next job. */
+static int fault_verdict(const char *v)
+{
+    static const char *const faults[] = {"timeout", "runtime_error", "sandbox_violation", "memory_limit",
+                                         "internal_error"};
+    for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++)
+        if (!strcmp(v, faults[i]))
+            return 1;
+    return 0;
 }
 
 /* Run the claimed job's worker and record the outcome. */
@@ -292,23 +465,40 @@ static void run_job(struct lane *l, struct store_claim *c)
     struct sched *s = l->s;
     enum store_status from = l->gpu < 0 ? STORE_COMPILING : STORE_RUNNING;
     cJSON *opts = cJSON_Parse(c->options_json);
+    char hash[65], shared[700], cand[800], shared_bind[800], cand_bind[900];
+    source_hash(c, hash);
+    snprintf(shared, sizeof shared, "%s/shared", s->cfg->cache_dir);
+    snprintf(cand, sizeof cand, "%s/candidates/%.2s/%s", s->cfg->cache_dir, hash, hash);
+    /* inside a sandbox the caches have paths of their own: nothing of the data directory shows */
+    snprintf(shared_bind, sizeof shared_bind, "%s:" INSIDE_SHARED, shared);
+    snprintf(cand_bind, sizeof cand_bind, "%s:" INSIDE_CANDIDATE, cand);
+    int boxed = s->iso->sandboxed;
     struct args a;
-    build_args(l, c, opts, &a);
+    build_args(l, c, opts, boxed ? INSIDE_SHARED : shared, boxed ? INSIDE_CANDIDATE : cand, &a);
     cJSON_Delete(opts);
-    long deadline_s = s->cfg->job_timeout_s;
-    if (l->gpu < 0 && deadline_s > 120)
-        deadline_s = 120;       /* NVRTC's own deadline is 60 s */
-    struct proc_opts o = {.argv = a.v, .in = c->source, .in_len = c->source_len, .out_max = OUT_MAX,
-                           .err_max = ERR_MAX, .deadline_ms = deadline_s * 1000, .cancel = &l->cancel,
-                           .pid_out = &l->pid};
+    long deadline_s = l->gpu < 0 ? s->cfg->compile_timeout_s : s->cfg->job_timeout_s;
+    struct isolation_run run = {.slot = (int)(l - s->lanes), .gpu = l->gpu < 0 ? -1 : s->gpus[l->gpu].ordinal,
+                                .wall_ms = deadline_s * 1000};
+    if (l->gpu < 0)
+        run.rw[0] = cand_bind;
+    else
+        run.rw[0] = shared_bind, run.ro[0] = cand_bind;
     struct proc_result r;
+    struct isolation_meta meta;
     struct err e;
     char verdict[32];
     char *record = NULL;
-    if (proc_run(&o, &r, &e)) {
+    cJSON *rec = NULL;
+    int started = 0;
+    if (make_dir(l->gpu < 0 ? cand : shared)) {
+        err_set(&e, ERR_IO, "", "cannot create the cache directory: %s", strerror(errno));
+    } else if (run_sandboxed(l, a.v, &run, c->source, c->source_len, &r, &e) == 0)
+        started = 1;
+    if (!started) {
         log_error(c->id, "cannot start the worker: %s", e.msg);
         snprintf(verdict, sizeof verdict, "internal_error");
-        record = daemon_record(verdict, e.msg, NULL);
+        rec = daemon_record(verdict, e.msg, NULL);
+        record = finish_record(l, rec, NULL, NULL);
         goto finish;
     }
     metrics_observe(l->gpu < 0 ? "compile_step" : "gpu_step", r.wall_ms / 1000.0);
@@ -321,21 +511,22 @@ static void run_job(struct lane *l, struct store_claim *c)
         proc_result_free(&r);
         return;
     }
-    record = judge(l, &r, (double)deadline_s, verdict);
-    log_info(c->id, "%s step: verdict=%s exit=%d wall_ms=%.0f", l->gpu < 0 ? "compile" : "gpu", verdict,
-             r.exited ? r.code : -r.signal, r.wall_ms);
+    int have_meta = run_outcome(l, &r, &meta) == 0;
+    rec = judge(l, &r, have_meta ? &meta : NULL, (double)deadline_s, verdict);
+    record = finish_record(l, rec, &r, have_meta ? &meta : NULL);
+    log_info(c->id, "%s step: verdict=%s exit=%d wall_ms=%.0f setup_ms=%.1f", l->gpu < 0 ? "compile" : "gpu",
+             verdict, r.exited ? r.code : -r.signal, r.wall_ms, have_meta ? meta.setup_ms : -1.0);
     proc_result_free(&r);
     if (l->gpu < 0 && !strcmp(c->mode, "full") && !strcmp(verdict, "ok")) {
         /* compiled: on to a GPU lane */
         if (store_advance(s->st, c->id, from, STORE_WAITING_GPU, &e) < 0)
             log_error(c->id, "store: %s", e.msg);
-        free(record);
-        return;
+        goto out;
     }
 finish:
     if (!record) {
         log_error(c->id, "out of memory for the record");
-        return;     /* left unfinished: recovery retries it */
+        goto out;     /* left unfinished: recovery retries it */
     }
     int rc = store_finish(s->st, c->id, from, verdict, record, &e);
     if (rc < 0)
@@ -344,6 +535,13 @@ finish:
         metrics_job_finished(verdict);
         metrics_observe("job", now_s() - c->created);
     }
+    if (l->gpu >= 0 && fault_verdict(verdict)) {
+        char why[64];
+        snprintf(why, sizeof why, "after %s", verdict);
+        canary(l, why);
+    }
+out:
+    cJSON_Delete(rec);
     free(record);
 }
 
@@ -353,7 +551,11 @@ static void *lane_main(void *arg)
     struct sched *s = l->s;
     enum store_status from = l->gpu < 0 ? STORE_QUEUED : STORE_WAITING_GPU;
     enum store_status to = l->gpu < 0 ? STORE_COMPILING : STORE_RUNNING;
-    while (!atomic_load(&s->stop)) {
+    if (s->iso->refusal[0])
+        return NULL;    /* no candidate code on this host; sched_start said why */
+    if (l->gpu >= 0 && !canary(l, "at start"))
+        return NULL;
+    while (!atomic_load(&s->stop) && !(l->gpu >= 0 && atomic_load(&s->gpus[l->gpu].out_of_service))) {
         uint64_t gen = store_generation(s->st);
         struct store_claim c;
         struct err e;
@@ -385,13 +587,15 @@ static void *lane_main(void *arg)
 
 /* ---- the public side ----------------------------------------------------------------------- */
 
-int sched_start(const struct config *cfg, struct store *st, struct sched **out, struct err *e)
+int sched_start(const struct config *cfg, const struct isolation *iso, struct store *st, struct sched **out,
+                struct err *e)
 {
     *out = NULL;
     struct sched *s = calloc(1, sizeof *s);
     if (!s)
         return err_set(e, ERR_NOMEM, "", "out of memory");
     s->cfg = cfg;
+    s->iso = iso;
     s->st = st;
     s->t0 = now_s();
     pthread_mutex_init(&s->mu, NULL);
@@ -443,7 +647,10 @@ void sched_stop(struct sched *s)
 
 int sched_gpu_count(const struct sched *s)
 {
-    return s ? s->ngpu : 0;
+    int n = 0;
+    for (int i = 0; s && i < s->ngpu; i++)
+        n += !atomic_load(&s->gpus[i].out_of_service);
+    return n;
 }
 
 /* Kill the workers of lanes running job id, or any job of batch (one of them is NULL). */
@@ -487,6 +694,8 @@ cJSON *sched_describe(struct sched *s)
         cJSON_AddStringToObject(g, "name", s->gpus[i].name);
         cJSON_AddNumberToObject(g, "arch", s->gpus[i].arch);
         cJSON_AddNumberToObject(g, "busy_fraction", up > 0 ? metrics_gpu_busy_seconds(i) / up : 0);
+        cJSON_AddBoolToObject(g, "in_service", !atomic_load(&s->gpus[i].out_of_service));
+        cJSON_AddStringToObject(g, "canary", s->gpus[i].canary[0] ? s->gpus[i].canary : "not run yet");
         const char *job = i + ncpu < s->started ? s->lanes[i + ncpu].job : "";
         if (job[0])
             cJSON_AddStringToObject(g, "job", job);

@@ -16,18 +16,23 @@
 
 #include "config.h"
 #include "err.h"
+#include "isolation.h"
 #include "store.h"
 
 struct sched;
 
-/* Discover the GPUs (by running `kgrade-worker info`), start the lanes. The store must outlive the
- * scheduler. The caller stops it with sched_stop (NULL is a no-op). */
-int sched_start(const struct config *cfg, struct store *st, struct sched **out, struct err *e);
+/* Discover the GPUs (by running `kgrade-worker info`), start the lanes, which run every worker
+ * wrapped as iso says (and none at all when iso refuses untrusted code). A GPU lane first runs the
+ * canary on its GPU. The store and iso must outlive the scheduler. The caller stops it with
+ * sched_stop (NULL is a no-op). */
+int sched_start(const struct config *cfg, const struct isolation *iso, struct store *st, struct sched **out,
+                struct err *e);
 /* Stop taking jobs, kill running workers (their jobs stay unfinished in the store and are retried
  * on the next start), join the lanes. */
 void sched_stop(struct sched *s);
 
-/* Number of GPU lanes: 0 means full-mode jobs cannot run here (503 no_gpu). */
+/* Number of GPUs in service (found, and not failed a canary): 0 means full-mode jobs cannot run
+ * here (503 no_gpu). */
 int sched_gpu_count(const struct sched *s);
 
 /* Cancel a job: the store's cancel, then, when a worker runs it, kill the worker. Returns what
@@ -36,7 +41,8 @@ int sched_cancel(struct sched *s, const char *id, enum store_status *prev, struc
 /* Cancel a batch (store_cancel_batch) and kill its running workers. */
 int sched_cancel_batch(struct sched *s, const char *batch_id, long *n, struct err *e);
 
-/* Health: {"gpus": [{"ordinal", "name", "arch", "busy_fraction", "job"}], "gpu_error"?,
+/* Health: {"gpus": [{"ordinal", "name", "arch", "busy_fraction", "in_service", "canary", "job"}],
+ * "gpu_error"?,
  * "worker": {"path", "nvrtc", "driver", "cudnn"}}. Caller deletes. */
 cJSON *sched_describe(struct sched *s);
 

@@ -285,6 +285,36 @@ static void test_child_state(void)
     close(fd);
 }
 
+/* fds 3 and 4 on request: each its own bounded pipe, nothing else open in the child */
+static void test_extra_fds(void)
+{
+    const char *argv[] = {"/bin/sh", "-c",
+                          "echo rec >&3; head -c 100000 /dev/zero | tr '\\0' m >&4; echo out; ls /proc/self/fd "
+                          ">&2; exec 3>&- 4>&-; echo late",
+                          NULL};
+    struct proc_opts o = {.argv = argv, .out_max = 1024, .err_max = 1024, .extra_max = {64, 1000},
+                          .deadline_ms = 10000};
+    struct proc_result r;
+    struct err e;
+    CHECK_INT(proc_run(&o, &r, &e), 0);
+    CHECK_STR(r.extra[0], "rec\n");
+    CHECK_INT(r.extra_truncated[0], 0);
+    CHECK_INT((long)r.extra_seen[1], 100000);    /* read to the end, counted */
+    CHECK_INT(r.extra_truncated[1], 1);
+    CHECK_INT((long)r.extra_len[1], 1000);       /* but only the bound kept */
+    CHECK_INT((long)strlen(r.extra[1]), 1000);
+    CHECK_STR(r.out, "out\nlate\n");
+    CHECK_STR(r.err, "0\n1\n2\n3\n4\n5\n");   /* 5: the directory ls reads */
+    proc_result_free(&r);
+    /* not asked for: fds 3 and 4 stay closed, and no extra buffers come back */
+    const char *argv2[] = {"/bin/sh", "-c", "ls /proc/self/fd", NULL};
+    struct proc_opts o2 = {.argv = argv2, .out_max = 1024, .err_max = 1024, .deadline_ms = 10000};
+    CHECK_INT(proc_run(&o2, &r, &e), 0);
+    CHECK_STR(r.out, "0\n1\n2\n3\n");
+    CHECK(r.extra[0] == NULL && r.extra[1] == NULL);
+    proc_result_free(&r);
+}
+
 static void test_exec_fail(void)
 {
     static const char *const paths[] = {"/nonexistent/kgrade-worker", "/etc/passwd", "/"};
@@ -359,6 +389,7 @@ int main(void)
     test_deadline();
     test_cancel();
     test_child_state();
+    test_extra_fds();
     test_exec_fail();
     test_concurrent();
     return check_summary("test_proc");

@@ -4,7 +4,8 @@
 # machine with a GPU; set KGRADE_SWEEP=1 to also time the reference's tile variants,
 # KGRADE_REF_BENCH=0 to skip the reference-vs-cuDNN benchmark, KGRADE_EVAL_BENCH=0 to skip the
 # benchmark of kgrade-worker eval (tests/gpu/bench_eval.sh), KGRADE_API=0 to skip kgraded's corpus and
-# benchmark through HTTP (tests/gpu/api.py).
+# benchmark through HTTP (tests/gpu/api.py), KGRADE_SANDBOX=0 to skip the sandbox's GPU threat table
+# (tests/gpu/sandbox.sh).
 set -uo pipefail
 OUT=${OUT:-$PWD/gpu-out}
 mkdir -p "$OUT"
@@ -33,6 +34,11 @@ if [ "${KGRADE_API:-1}" = 1 ]; then
   OUT=$OUT python3 tests/gpu/api.py build/bin/kgraded tests/candidates --bench >"$OUT/api.txt" 2>&1
   api_rc=$?
 fi
+sandbox_rc=skipped
+if [ "${KGRADE_SANDBOX:-1}" = 1 ]; then
+  bash tests/gpu/sandbox.sh build/bin/kgraded build/bin/kgrade-sandbox "$PWD/$BIN" >"$OUT/sandbox.txt" 2>&1
+  sandbox_rc=$?
+fi
 $BIN selfcheck --shapes tests/data/gpu_shapes.txt >"$OUT/selfcheck.json" 2>"$OUT/selfcheck.log"
 self_rc=$?
 bench_rc=skipped
@@ -53,6 +59,7 @@ echo "== ctest -L gpu (rc $ctest_rc)"; grep -E "tests passed|tests failed|Failed
 echo "== selfcheck (rc $self_rc)"; grep -E "^FAIL" "$OUT/selfcheck.log" | head -20; tail -1 "$OUT/selfcheck.log"
 echo "== corpus (rc $corpus_rc)"; cat "$OUT/corpus.txt"
 echo "== kgraded: corpus and benchmark through HTTP (rc $api_rc)"; cat "$OUT/api.txt" 2>/dev/null
+echo "== sandbox: threats with real candidates, canary, cost (rc $sandbox_rc)"; cat "$OUT/sandbox.txt" 2>/dev/null
 echo "== eval benchmark"; cat "$OUT/bench_eval.txt" 2>/dev/null
 echo "== bench (rc $bench_rc)"; tail -15 "$OUT/bench.log" 2>/dev/null
 python3 - "$OUT" <<'PY'

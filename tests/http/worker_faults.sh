@@ -2,28 +2,31 @@
 # worker_faults.sh KGRADED WORKER: the daemon turns a worker's death into the job's verdict and stays
 # up. A wrapper stands in front of the real kgrade-worker and, for sources carrying a marker, dies
 # the way a broken worker would: killed by SIGSEGV (runtime_error), hanging past --job-timeout
-# (timeout: the daemon kills the process group), exiting 2 without a record (internal_error). Each
+# (timeout: the whole sandbox is killed, its child too), exiting 2 without a record (internal_error). Each
 # is followed by a normal job, which must be ok. Needs bash and curl.
 set -u
 kgraded=$1 worker=$2
 command -v curl >/dev/null || { echo "curl is missing"; exit 1; }
 tmp=$(mktemp -d)
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$tmp"' EXIT
-cat >"$tmp/worker" <<W
+mkdir "$tmp/bin"
+chmod 755 "$tmp" "$tmp/bin"
+cat >"$tmp/bin/worker" <<W
 #!/usr/bin/env bash
 [ "\$1" = compile ] || exec "$worker" "\$@"
 src=\$(cat)
 case "\$src" in
   *FAULT_SEGV*) kill -SEGV \$\$ ;;
-  *FAULT_HANG*) sleep 300 & echo \$! >"$tmp/hang.pid"; sleep 300 ;;
+  *FAULT_HANG*) sleep 3017 & sleep 3017 ;;
   *FAULT_NORECORD*) echo "not a record"; exit 2 ;;
 esac
 printf '%s' "\$src" | exec "$worker" "\$@"
 W
-chmod +x "$tmp/worker"
+chmod +x "$tmp/bin/worker"
 port=$(( 20000 + RANDOM % 20000 ))
-"$kgraded" --listen 127.0.0.1:$port --data "$tmp/var" --gpus none --worker "$tmp/worker" \
-  --job-timeout 2 --cpu-lanes 1 2>"$tmp/log" &
+# the wrapper and the real worker must be visible inside the sandboxes
+"$kgraded" --listen 127.0.0.1:$port --data "$tmp/var" --gpus none --worker "$tmp/bin/worker" \
+  --sandbox-ro "$tmp/bin,$(dirname "$worker")" --compile-timeout 2 --cpu-lanes 1 2>"$tmp/log" &
 pid=$!
 base=http://127.0.0.1:$port
 for _ in $(seq 100); do curl -sf $base/v1/health >/dev/null && break; sleep 0.1; done
@@ -44,15 +47,8 @@ check() {  # MARKER EXPECTED
 check FAULT_SEGV runtime_error
 check FAULT_HANG timeout
 check FAULT_NORECORD internal_error
-hung=$(cat "$tmp/hang.pid" 2>/dev/null)
-[ -n "$hung" ] || { echo "FAIL the hanging worker did not start its child"; fail=1; }
-alive() {  # PID: running, not a zombie (a killed orphan stays a zombie where no init reaps it)
-  local st; st=$(sed -n 's/^[0-9]* (.*) \([A-Z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null)
-  [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
-}
-if [ -n "$hung" ]; then
-  for _ in $(seq 20); do alive "$hung" || break; sleep 0.1; done
-  alive "$hung" && { echo "FAIL the hung worker's process group survived"; fail=1; }
-fi
+# the hung worker's child went with it: the whole sandbox (or process group) is killed
+for _ in $(seq 20); do ps -e -o args= | grep -q '^sleep 3017$' || break; sleep 0.1; done
+ps -e -o args= | grep -q '^sleep 3017$' && { echo "FAIL the hung worker's child survived"; fail=1; }
 [ $fail = 0 ] || { echo "daemon log:"; grep -v "^  " "$tmp/log" | head -40; }
 exit $fail

@@ -1,0 +1,3 @@
+# An honest Triton program: must run to exit 0 inside the sandbox.
+from common import triton_works
+triton_works()
