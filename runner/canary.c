@@ -61,7 +61,7 @@ int canary_run(int ordinal, struct canary_result *r, struct err *e)
     CU_CHECK(cu.cuMemAlloc(&y, WORDS * sizeof *host));
     CU_CHECK(cu.cuMemsetD32(y, 0xdeadbeefu, WORDS));
     CU_CHECK(cu.cuLaunchKernel(f, 256, 1, 1, 256, 1, 1, 0, NULL, args, NULL));
-    CU_CHECK(cu.cuCtxSynchronize());
+    CU_CHECK(cu.cuStreamSynchronize(NULL));   /* the legacy stream: the launch is on it */
     CU_CHECK(cu.cuMemcpyDtoH(host, y, WORDS * sizeof *host));
     unsigned bad = 0, first = 0;
     for (unsigned i = 0; i < WORDS; i++)

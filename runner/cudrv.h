@@ -15,7 +15,7 @@
     X(cuInit) X(cuDriverGetVersion) X(cuDeviceGet) X(cuDeviceGetCount) X(cuDeviceGetName)        \
     X(cuDeviceGetAttribute) X(cuDeviceTotalMem) X(cuDeviceGetUuid)                               \
     X(cuDevicePrimaryCtxRetain) X(cuDevicePrimaryCtxRelease) X(cuCtxSetCurrent)                  \
-    X(cuCtxSynchronize) X(cuCtxResetPersistingL2Cache) X(cuCtxSetLimit)                          \
+    X(cuCtxResetPersistingL2Cache) X(cuCtxSetLimit)                          \
     X(cuModuleLoadData) X(cuModuleUnload) X(cuModuleGetFunction) X(cuFuncGetAttribute)           \
     X(cuFuncSetAttribute) X(cuFuncGetParamInfo)                                                  \
     X(cuLaunchKernel) X(cuMemAlloc) X(cuMemFree) X(cuMemcpyHtoD) X(cuMemcpyDtoH) X(cuMemcpyDtoD) \

@@ -8,13 +8,13 @@ triton_works()
 
 @triton.jit
 def spin(x):
-    v = tl.load(x)
-    while v >= 0:
-        v = tl.load(x) + 1
-    tl.store(x, v)
+    v = tl.load(x, volatile=True)
+    while v == 0:           # x stays 0: the host never writes it
+        v = tl.load(x, volatile=True)
+    tl.store(x + 1, v)
 
 
-x = torch.zeros(1, device="cuda", dtype=torch.int32)
+x = torch.zeros(2, device="cuda", dtype=torch.int32)
 spin[(1,)](x)
 torch.cuda.synchronize()
 print("escaped: the kernel ended")
