@@ -354,7 +354,7 @@ static int is_slot(const char *name)
 /* Remove every stale slot-N under r's parent. v1: the slots found in the memory parent, in both
  * hierarchies (a slot-N of the pids parent without its memory twin belongs to someone else
  * sharing our pids group, or is removed when that slot is next created). */
-static void sweep(const struct cgroup_root *r)
+void cgroup_sweep(const struct cgroup_root *r)
 {
     const char *parent = r->kind == CGROUP_V2 ? r->v2 : r->mem;
     DIR *d = opendir(parent);
@@ -542,9 +542,7 @@ int cgroup_prepare(const char *hint, struct cgroup_root *root, struct err *e)
     if (hint && !strcmp(hint, "none")) {
         snprintf(r.why, sizeof r.why, "cgroups not requested (--cgroup none)");
     } else if (hint && (!strncmp(hint, "v1:", 3) || !strncmp(hint, "v2:", 3))) {
-        if ((rc = cgroup_root_parse(hint, &r, e)))
-            goto out;
-        sweep(&r);
+        rc = cgroup_root_parse(hint, &r, e);
     } else if (hint && strcmp(hint, "auto")) {
         if (hint[0] != '/') {
             rc = err_set(e, ERR_INVALID, "cgroup", "--cgroup %.200s: expected auto, none, v2:DIR, v1:MEM:PIDS "
@@ -555,11 +553,9 @@ int cgroup_prepare(const char *hint, struct cgroup_root *root, struct err *e)
             rc = err_set(e, ERR_INVALID, "cgroup", "--cgroup: path too long");
             goto out;
         }
-        if (v2_setup(hint, &r) == 0)
-            sweep(&r);
+        v2_setup(hint, &r);
     } else if (v2_auto(&r) == 0 || v1_auto(&r) == 0) {
         r.why[0] = '\0';
-        sweep(&r);
     }
 out:
     if (rc == 0)
@@ -636,7 +632,7 @@ int cgroup_instance(struct cgroup_root *r, long owner, struct err *e)
             return err_set(e, ERR_IO, "cgroup", "%s: %s", p, strerror(-rc));
         snprintf(dirs[i], cap[i], "%s", p);
     }
-    sweep(r);       /* slots an earlier daemon of the same pid left */
+    cgroup_sweep(r);    /* slots an earlier daemon of the same pid left */
     return 0;
 }
 

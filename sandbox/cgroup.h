@@ -8,9 +8,10 @@
  * usable cgroup": the kind is then CGROUP_NONE and the reason is in cgroup_root.why; the caller
  * falls back to rlimits. Every call with kind CGROUP_NONE succeeds and does nothing.
  *
- * One daemon per parent: preparing the parent removes every slot-N left by an earlier run
- * (killing what still runs there), and a job kills and removes a stale slot-N of its own number.
- * Daemons that share a parent each take an instance of it (cgroup_instance).
+ * One user per parent: its startup sweep (cgroup_sweep) removes every slot-N left by an earlier
+ * run (killing what still runs there), and a job kills and removes a stale slot-N of its own
+ * number. Daemons that share a parent each take an instance of it (cgroup_instance) and sweep
+ * only their own.
  * Not thread-safe across the same job; distinct jobs may be handled concurrently. */
 #ifndef KGRADE_CGROUP_H
 #define KGRADE_CGROUP_H
@@ -46,11 +47,13 @@ struct cgroup_root {
  *   "none": kind CGROUP_NONE.
  *   "v2:DIR" or "v1:MEM:PIDS" (a string from cgroup_root_format): that parent, checked and swept.
  *   an absolute path: a cgroup v2 directory used as P above.
- * Stale slot-N groups under the parent are killed and removed. Returns 0 with root filled
+ * Nothing is swept here (cgroup_sweep, cgroup_instance). Returns 0 with root filled
  * (CGROUP_NONE and why when nothing usable was found); ERR_INVALID for a malformed hint, or
  * cgroup_root_parse's error for a "v2:"/"v1:" hint. */
 int cgroup_prepare(const char *hint, struct cgroup_root *root, struct err *e);
 
+/* Kill and remove every slot-N directly under r's parent (the startup sweep of its one user). */
+void cgroup_sweep(const struct cgroup_root *r);
 /* Give the daemon of pid owner a parent of its own under r's: "d<owner>" (made with the same
  * controllers), so that daemons sharing a parent never touch each other's slots; the instances
  * of daemons that are gone are removed first, with their slots. r then names the instance. No-op

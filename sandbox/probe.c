@@ -476,7 +476,9 @@ int probe_run(const char *cgroup_hint, int uid, long owner, struct probe *p, str
     probe_privileges(p, uid);
     int rc = cgroup_prepare(cgroup_hint, &p->cgroup, e);
     if (!rc && owner > 0)
-        rc = cgroup_instance(&p->cgroup, owner, e);
+        rc = cgroup_instance(&p->cgroup, owner, e);     /* sweeps only its own instance */
+    else if (!rc)
+        cgroup_sweep(&p->cgroup);
     if (rc)
         return rc;
     if (cgroup_root_format(&p->cgroup, p->cgroup_spec, sizeof p->cgroup_spec))

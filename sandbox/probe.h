@@ -38,7 +38,8 @@ struct probe {
 };
 
 /* Probe everything and prepare the cgroup parent (cgroup_prepare(cgroup_hint)); owner > 0: the
- * daemon's pid, whose own instance of the parent is made (cgroup_instance) and reported. uid: the
+ * daemon's pid, whose own instance of the parent is made (cgroup_instance) and reported; without
+ * an owner the parent's stale slots are swept (cgroup_sweep). uid: the
  * dedicated host uid to map when root (< 0: PROBE_DEFAULT_UID); when not root, our own uid is
  * reported instead. A missing feature is not an error. Returns 0, or ERR_INVALID for a bad hint
  * or uid, ERR_IO when a probe could not even start (no fork, no pipe) or the instance could not

@@ -91,6 +91,8 @@ static const struct setting settings[] = {
     {"sandbox-memory", K_SIZE, OFF(sandbox_memory), 0, 64 * MIB, 64 * 1024 * GIB, "BYTES", "4G",
      "host memory of one sandbox (memory cgroup, swap off)"},
     {"sandbox-pids", K_INT, OFF(sandbox_pids), 0, 16, 1000000, "N", "256", "processes and threads of one sandbox"},
+    {"sandbox-cpus", K_INT, OFF(sandbox_cpus), 0, 0, 4096, "N", "0",
+     "CPUs one sandbox may use (cpu.max, cgroup v2 with cpu delegated; 0: no limit)"},
     {"sandbox-scratch", K_SIZE, OFF(sandbox_scratch), 0, 1 * MIB, 1024 * GIB, "BYTES", "512M",
      "the size of a sandbox's private /scratch"},
 };

@@ -44,6 +44,7 @@ struct config {
     long sandbox_uid;           /* --sandbox-uid UID (100000) */
     size_t sandbox_memory;      /* --sandbox-memory BYTES (4 GiB) */
     int sandbox_pids;           /* --sandbox-pids N (256) */
+    int sandbox_cpus;           /* --sandbox-cpus N (0: no cpu.max) */
     size_t sandbox_scratch;     /* --sandbox-scratch BYTES (512 MiB) */
 };
 

@@ -198,6 +198,8 @@ int isolation_argv(const struct isolation *iso, const struct isolation_run *run,
              || put(a, &n, "--meta-fd") || put(a, &n, "4");
         if (!rc && run->gpu >= 0)
             rc = put_num(a, &n, "--gpu", run->gpu);
+        if (!rc && c->sandbox_cpus > 0)
+            rc = put_num(a, &n, "--cpus", c->sandbox_cpus);
         for (int i = 0; !rc && run->rw[i]; i++)
             rc = put(a, &n, "--rw") || put(a, &n, run->rw[i]);
         for (int i = 0; !rc && run->ro[i]; i++)

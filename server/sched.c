@@ -393,7 +393,7 @@ static int make_dir(const char *dir)
     return mkdir(p, 0755) && errno != EEXIST ? -1 : 0;
 }
 
-/* Run argv for lane l in its sandbox (gpu: the GPU's ordinal or -1), under wall_s. */
+/* Run argv for lane l as run says (its sandbox, GPU, binds and wall clock), feeding it in. */
 static int run_sandboxed(struct lane *l, const char *const *argv, const struct isolation_run *run,
                          const char *in, size_t in_len, struct proc_result *r, struct err *e)
 {

@@ -242,11 +242,12 @@ int main(void)
         close(stale.dirfd);
     cgroup_job_destroy(&j);
 
-    /* the startup sweep: prepare removes every slot and what runs there */
+    /* the startup sweep removes every slot and what runs there */
     CHECK_INT(cgroup_job_create(&r, SLOT + 3, &lim, &j, &e), 0);
     p = spawn_in(&j, run_sleeper, 0);
     CHECK(p > 0);
     CHECK_INT(cgroup_prepare("auto", &r2, &e), 0);
+    cgroup_sweep(&r2);
     waitpid(p, &st, 0);
     CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
     CHECK(gone(job_dir(&j)));
