@@ -528,8 +528,8 @@ static int v1_auto(struct cgroup_root *r)
     }
     r->kind = CGROUP_V1;
     r->has_pids = 1;
-    snprintf(r->mem, sizeof r->mem, "%s", mj);
-    snprintf(r->pids, sizeof r->pids, "%s", pj);
+    snprintf(r->mem, sizeof r->mem, "%.511s", mj);    /* fits: checked above */
+    snprintf(r->pids, sizeof r->pids, "%.511s", pj);
     return 0;
 }
 

@@ -490,7 +490,7 @@ static void run_job(struct lane *l, struct store_claim *c)
     char *record = NULL;
     cJSON *rec = NULL;
     int started = 0;
-    if (make_dir(l->gpu < 0 ? cand : shared)) {
+    if (make_dir(cand) || (l->gpu >= 0 && make_dir(shared))) {
         err_set(&e, ERR_IO, "", "cannot create the cache directory: %s", strerror(errno));
     } else if (run_sandboxed(l, a.v, &run, c->source, c->source_len, &r, &e) == 0)
         started = 1;
