@@ -49,17 +49,16 @@
 #include <time.h>
 
 #include "isolation.h"
-#include "jsonin.h"
 #include "log.h"
 #include "metrics.h"
 #include "proc.h"
 #include "sha256.h"
+#include "verdict.h"
 
 #define RECORD_MAX (8u << 20)   /* a worker's record (fd 3); the largest real ones are ~100 KiB */
 #define OUT_MAX (1u << 20)      /* its stdout: device printf and the like, kept only to be counted */
 #define ERR_MAX (16u << 10)
 #define META_MAX 4096           /* the sandbox's meta line (fd 4) */
-#define STDERR_IN_RESULT 2000   /* bytes of a failed worker's stderr quoted in its record */
 #define BACKSTOP_MS 10000       /* past the sandbox's own wall clock, the daemon kills the keeper */
 #define INSIDE_SHARED "/kgrade/cache"          /* where a sandbox sees the shared cache */
 #define INSIDE_CANDIDATE "/kgrade/candidate"   /* and the candidate's own cache directory */
@@ -163,16 +162,6 @@ out:
 
 /* ---- one worker run ------------------------------------------------------------------------ */
 
-/* Replace every byte of s that does not start valid UTF-8 with '?': a worker's stderr, or a log cut
- * at its size bound in the middle of a character, must not make the API's JSON invalid. */
-static void make_utf8(char *s, size_t n)
-{
-    size_t bad, at = 0;
-    while (at < n && jsonin_utf8_check(s + at, n - at, &bad)) {
-        s[at + bad] = '?';
-        at += bad + 1;
-    }
-}
 
 static int opt_int(const cJSON *o, const char *k, int dflt)
 {
@@ -247,124 +236,9 @@ static void build_args(const struct lane *l, const struct store_claim *c, const 
     add(a, "-");                /* the source comes on stdin */
 }
 
-/* The record the daemon writes when the worker gave none. */
-static cJSON *daemon_record(const char *verdict, const char *msg, const struct proc_result *r)
-{
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "schema", "kgrade.result/1");
-    cJSON_AddStringToObject(j, "verdict", verdict);
-    cJSON *err = cJSON_AddObjectToObject(j, "error");
-    cJSON_AddStringToObject(err, "stage", "worker");
-    cJSON_AddStringToObject(err, "message", msg);
-    if (r && r->err_len) {
-        size_t n = r->err_len > STDERR_IN_RESULT ? STDERR_IN_RESULT : r->err_len;
-        char *tail = strndup(r->err + r->err_len - n, n);
-        if (tail)
-            make_utf8(tail, strlen(tail));
-        cJSON_AddStringToObject(err, "stderr", tail ? tail : "");
-        free(tail);
-    }
-    return j;
-}
 
-/* What happened to the run, as the sandbox reported it; unsandboxed, from the process itself. */
-static int run_outcome(const struct lane *l, const struct proc_result *r, struct isolation_meta *m)
-{
-    struct err e;
-    if (l->s->iso->sandboxed) {
-        if (isolation_meta_parse(r->extra[1], r->extra_len[1], m, &e) == 0)
-            return 0;
-        if (!r->timed_out) {
-            log_error(l->job, "the sandbox ended (%s %d) without its meta line: %.300s", r->exited ? "exit" : "signal",
-                      r->exited ? r->code : r->signal, r->err);
-            return -1;
-        }
-    }
-    memset(m, 0, sizeof *m);
-    m->memory_peak = m->oom_kills = m->pids_peak = m->wall_ms = m->setup_ms = -1;
-    m->status = r->timed_out ? ISOLATION_TIMEOUT : r->exited ? ISOLATION_EXITED : ISOLATION_SIGNALED;
-    m->exit_code = r->code;
-    snprintf(m->signal, sizeof m->signal, "%s", r->exited ? "" : proc_signal_name(r->signal));
-    return 0;
-}
 
-/* Judge a finished run: the record (owned) and its verdict. */
-static cJSON *judge(const struct lane *l, const struct proc_result *r, const struct isolation_meta *m,
-                    double deadline_s, char verdict[32])
-{
-    char msg[512];
-    const char *v = NULL;
-    if (!m) {
-        snprintf(msg, sizeof msg, "the sandbox ended without reporting what happened (our failure, logged)");
-        v = "internal_error";
-    } else if (m->status == ISOLATION_SETUP_FAILED) {
-        snprintf(msg, sizeof msg, "the sandbox could not be set up: %.400s", m->error);
-        log_error(l->job, "%s", msg);
-        v = "internal_error";
-    } else if (m->status == ISOLATION_VIOLATION) {
-        snprintf(msg, sizeof msg, "the candidate's process called %.100s, which the sandbox forbids; the sandbox was "
-                 "killed", m->violation);
-        v = "sandbox_violation";
-    } else if (m->status == ISOLATION_TIMEOUT) {
-        snprintf(msg, sizeof msg, "the worker ran past its %.0f s deadline; the sandbox was killed", deadline_s);
-        v = "timeout";
-    } else if (m->status == ISOLATION_MEMORY_LIMIT) {
-        snprintf(msg, sizeof msg, "the sandbox reached its host memory limit of %zu MiB and the kernel killed it",
-                 l->s->cfg->sandbox_memory >> 20);
-        v = "memory_limit";
-    } else if (m->status == ISOLATION_SIGNALED) {
-        snprintf(msg, sizeof msg, "the worker process died: %.24s", m->signal);
-        v = "runtime_error";
-    }
-    if (v) {
-        snprintf(verdict, 32, "%s", v);
-        return daemon_record(verdict, msg, r);
-    }
-    /* exited: the record on fd 3 (0 ok, 3 system failure, 77 no GPU, 159 sealed worker stopped) */
-    cJSON *rec = NULL;
-    int code = m->exit_code;
-    if ((code == 0 || code == 3 || code == 77 || code == 159) && !r->extra_truncated[0])
-        rec = cJSON_ParseWithLength(r->extra[0], r->extra_len[0]);
-    const char *rv = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "verdict"));
-    if (!cJSON_IsObject(rec) || !rv || strlen(rv) >= 32) {
-        cJSON_Delete(rec);
-        snprintf(msg, sizeof msg, "the worker exited with status %d without a record%s", code,
-                 r->extra_truncated[0] ? " (its record passed the size bound)" : "");
-        log_error(l->job, "%s: %.300s", msg, r->err);
-        snprintf(verdict, 32, "internal_error");
-        return daemon_record(verdict, msg, r);
-    }
-    snprintf(verdict, 32, "%s", rv);
-    const cJSON *st;     /* the stages feed the latency histograms */
-    cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(rec, "stages_ms")) {
-        char name[64];
-        snprintf(name, sizeof name, "worker_%s", st->string);
-        metrics_observe(name, cJSON_GetNumberValue(st) / 1000.0);
-    }
-    return rec;
-}
 
-/* The record as stored: one JSON value with the isolation it ran under and what became of its
- * output, valid UTF-8. Owned text, or NULL when out of memory. */
-static char *finish_record(const struct lane *l, cJSON *rec, const struct proc_result *r,
-                           const struct isolation_meta *m)
-{
-    cJSON_DeleteItemFromObjectCaseSensitive(rec, "isolation");   /* only the daemon says this */
-    cJSON_AddItemToObject(rec, "isolation", isolation_result_json(l->s->iso, m));
-    if (r && (r->out_seen || r->err_seen)) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "stdout_bytes", (double)r->out_seen);
-        cJSON_AddBoolToObject(o, "stdout_truncated", r->out_truncated);
-        cJSON_AddNumberToObject(o, "stderr_bytes", (double)r->err_seen);
-        cJSON_AddBoolToObject(o, "stderr_truncated", r->err_truncated);
-        cJSON_DeleteItemFromObjectCaseSensitive(rec, "output");
-        cJSON_AddItemToObject(rec, "output", o);
-    }
-    char *text = cJSON_PrintUnformatted(rec);
-    if (text)
-        make_utf8(text, strlen(text));
-    return text;
-}
 
 /* The hex SHA-256 of the candidate's source: the name of its own cache directory. */
 static void source_hash(const struct store_claim *c, char hex[65])
@@ -426,7 +300,8 @@ static int canary(struct lane *l, const char *after)
     } else {
         cJSON *j = cJSON_ParseWithLength(r.out, r.out_len);
         const char *err = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "error"));
-        healthy = run_outcome(l, &r, &m) == 0 && m.status == ISOLATION_EXITED && m.exit_code == 0
+        struct verdict_run v = {.job = l->job, .iso = s->iso};
+        healthy = verdict_outcome(&v, &r, &m) == 0 && m.status == ISOLATION_EXITED && m.exit_code == 0
                   && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "healthy"));
         if (healthy)
             snprintf(line, sizeof line, "passed in %.0f ms", r.wall_ms);
@@ -448,16 +323,6 @@ static int canary(struct lane *l, const char *after)
     return healthy;
 }
 
-/* Verdicts after which the GPU may be left in a bad state: the canary runs before the next job. */
-static int fault_verdict(const char *v)
-{
-    static const char *const faults[] = {"timeout", "runtime_error", "sandbox_violation", "memory_limit",
-                                         "internal_error"};
-    for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++)
-        if (!strcmp(v, faults[i]))
-            return 1;
-    return 0;
-}
 
 /* Run the claimed job's worker and record the outcome. */
 static void run_job(struct lane *l, struct store_claim *c)
@@ -479,6 +344,8 @@ static void run_job(struct lane *l, struct store_claim *c)
     long deadline_s = l->gpu < 0 ? s->cfg->compile_timeout_s : s->cfg->job_timeout_s;
     struct isolation_run run = {.slot = (int)(l - s->lanes), .gpu = l->gpu < 0 ? -1 : s->gpus[l->gpu].ordinal,
                                 .wall_ms = deadline_s * 1000};
+    struct verdict_run judged = {.job = c->id, .iso = s->iso, .memory_limit = s->cfg->sandbox_memory,
+                                 .deadline_s = (double)deadline_s};
     if (l->gpu < 0)
         run.rw[0] = cand_bind;
     else
@@ -497,8 +364,8 @@ static void run_job(struct lane *l, struct store_claim *c)
     if (!started) {
         log_error(c->id, "cannot start the worker: %s", e.msg);
         snprintf(verdict, sizeof verdict, "internal_error");
-        rec = daemon_record(verdict, e.msg, NULL);
-        record = finish_record(l, rec, NULL, NULL);
+        rec = verdict_record(verdict, e.msg, NULL);
+        record = verdict_finish(&judged, rec, NULL, NULL);
         goto finish;
     }
     metrics_observe(l->gpu < 0 ? "compile_step" : "gpu_step", r.wall_ms / 1000.0);
@@ -511,9 +378,9 @@ static void run_job(struct lane *l, struct store_claim *c)
         proc_result_free(&r);
         return;
     }
-    int have_meta = run_outcome(l, &r, &meta) == 0;
-    rec = judge(l, &r, have_meta ? &meta : NULL, (double)deadline_s, verdict);
-    record = finish_record(l, rec, &r, have_meta ? &meta : NULL);
+    int have_meta = verdict_outcome(&judged, &r, &meta) == 0;
+    rec = verdict_judge(&judged, &r, have_meta ? &meta : NULL, verdict);
+    record = verdict_finish(&judged, rec, &r, have_meta ? &meta : NULL);
     log_info(c->id, "%s step: verdict=%s exit=%d wall_ms=%.0f setup_ms=%.1f", l->gpu < 0 ? "compile" : "gpu",
              verdict, r.exited ? r.code : -r.signal, r.wall_ms, have_meta ? meta.setup_ms : -1.0);
     proc_result_free(&r);
@@ -535,7 +402,7 @@ finish:
         metrics_job_finished(verdict);
         metrics_observe("job", now_s() - c->created);
     }
-    if (l->gpu >= 0 && fault_verdict(verdict)) {
+    if (l->gpu >= 0 && verdict_is_fault(verdict)) {
         char why[64];
         snprintf(why, sizeof why, "after %s", verdict);
         canary(l, why);
