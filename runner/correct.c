@@ -95,7 +95,8 @@ static int run_checked(const struct correct_env *env, const char *stage, struct 
     int rc = poison(env, env->st, e), failed = -1;
     if (rc)
         return rc;
-    rc = launch_run(env->ls, env->st, env->launch_timeout_ms, stage, &failed, e);
+    rc = env->run ? env->run(env->run_ctx, env->st, env->launch_timeout_ms, stage, &failed, e)
+                  : launch_run(env->ls, env->st, env->launch_timeout_ms, stage, &failed, e);
     if (rc) {
         oc->kind = CORRECT_FAULT;
         oc->failed_launch = failed;

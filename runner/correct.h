@@ -37,6 +37,10 @@ struct correct_env {
     CUdeviceptr ws;
     size_t ws_bytes;
     double launch_timeout_ms;       /* per launch while checking */
+    /* The candidate's run when it is not ls's launches (a Triton forward in the harness): same
+     * contract as launch_run; NULL runs ls. */
+    int (*run)(void *ctx, CUstream st, double timeout_ms, const char *stage, int *failed, struct err *e);
+    void *run_ctx;
     uint64_t hash_key;
 };
 

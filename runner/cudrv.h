@@ -22,7 +22,7 @@
     X(cuMemsetD8) X(cuMemsetD8Async) X(cuMemsetD32) X(cuMemcpyDtoDAsync) X(cuMemsetD16Async) X(cuMemsetD32Async) X(cuMemGetInfo) X(cuMemAllocHost)          \
     X(cuMemFreeHost) X(cuStreamCreate) X(cuStreamDestroy) X(cuStreamSynchronize) X(cuStreamQuery) \
     X(cuEventCreate) X(cuEventDestroy) X(cuEventRecord) X(cuEventSynchronize) X(cuEventQuery)\
-    X(cuOccupancyMaxActiveBlocksPerMultiprocessor)                  \
+    X(cuOccupancyMaxActiveBlocksPerMultiprocessor) X(cuIpcGetMemHandle)                  \
     X(cuEventElapsedTime) X(cuGetErrorName) X(cuGetErrorString)
 
 struct cudrv {

@@ -7,5 +7,7 @@ extern const char embedded_conv_ref[];
 extern const char embedded_inputs[];
 extern const char embedded_portable[];
 extern const char embedded_verify[];
+extern const char embedded_harness[];   /* harness.py: the Triton harness */
+extern const char embedded_kglint[];    /* kglint.py: the static checker */
 
 #endif

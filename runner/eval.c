@@ -29,6 +29,7 @@
 #include "jit.h"
 #include "launch.h"
 #include "timing.h"
+#include "triton.h"
 #include "sha256.h"
 #include "watchdog.h"
 
@@ -53,6 +54,8 @@ struct ev {
     struct gpucheck gc;
     struct correct_env env;
     struct gtime gt;
+    struct triton tri;
+    int l2;
 };
 
 void eval_opts_default(struct eval_opts *o)
@@ -156,7 +159,7 @@ static void record_skeleton(struct ev *v)
         spec_derived_to_json(&o->spec, p);
     }
     cJSON *c = cJSON_AddObjectToObject(v->rec, "candidate");
-    cJSON_AddStringToObject(c, "language", "cuda");
+    cJSON_AddStringToObject(c, "language", o->triton ? "triton" : "cuda");
     if (o->source_name)
         cJSON_AddStringToObject(c, "file", o->source_name);
     cJSON_AddNumberToObject(c, "bytes", (double)o->source_len);
@@ -166,13 +169,19 @@ static void record_skeleton(struct ev *v)
     sha256_update(&h, o->source, o->source_len);
     sha256_final_hex(&h, hex);
     cJSON_AddStringToObject(c, "sha256", hex);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, o->ingest_info)
+        if (!cJSON_GetObjectItemCaseSensitive(c, it->string))
+            cJSON_AddItemToObject(c, it->string, cJSON_Duplicate(it, 1));
+    if (o->prompt)
+        cJSON_AddItemToObject(v->rec, "prompt", cJSON_Duplicate(o->prompt, 1));
     v->stages = cJSON_AddObjectToObject(v->rec, "stages_ms");
     cJSON *prov = cJSON_AddObjectToObject(v->rec, "provenance");
     cJSON_AddStringToObject(prov, "worker_version", KGRADE_VERSION);
     cJSON_AddStringToObject(prov, "source_sha256", hex);
     cJSON_AddNumberToObject(prov, "seed", (double)o->seed);
     cJSON_AddNumberToObject(prov, "nvrtc", jit_nvrtc_version());
-    cJSON_AddStringToObject(prov, "timer", "worker-process");
+    cJSON_AddStringToObject(prov, "timer", o->triton ? "candidate-process" : "worker-process");
 }
 
 /* ---- stage: context ---- */
@@ -197,6 +206,7 @@ static int stage_context(struct ev *v)
     cu.cuDeviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, d);
     cu.cuDeviceGetAttribute(&v->sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, d);
     cu.cuDeviceGetAttribute(&l2, CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE, d);
+    v->l2 = l2;
     cu.cuDeviceGetAttribute(&v->clock_khz, CU_DEVICE_ATTRIBUTE_CLOCK_RATE, d);
     cu.cuDeviceGetAttribute(&v->mem_khz, CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE, d);
     cu.cuDeviceGetAttribute(&v->bus_bits, CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH, d);
@@ -272,23 +282,13 @@ static int alloc_problem(struct ev *v, struct err *e)
     return 0;
 }
 
-static int stage_load(struct ev *v)
+/* Our own kernels, the stream, the timer and the problem's tensors: what every candidate needs. */
+static int setup(struct ev *v)
 {
     struct err e;
     int rc = 0;
-    stage_begin(v, "load");
     const struct eval_opts *o = v->o;
-    CUresult r = cu.cuModuleLoadData(&v->mod, v->cand.jit.image);
-    if (r != CUDA_SUCCESS) {
-        cudrv_fail(&e, r, "cuModuleLoadData", __FILE__, __LINE__);
-        return verdict(v, "runtime_error", e.msg, 0);
-    }
-    int line = 0;
-    if ((rc = launch_prepare(&v->ls, v->mod, v->dev, &v->cand.plan, (const char(*)[DIRECTIVE_MAX_KERNEL + 1])v->cand.symbols,
-                             &line, &e)))
-        return verdict(v, rc == ERR_CUDA ? "internal_error" : "directive_error", e.msg, line);
-    cJSON_ReplaceItemInObjectCaseSensitive(v->rec, "launches", launch_to_json(&v->ls));
-
+    CUresult r;
     CUstream st = NULL;
     if ((r = cu.cuStreamCreate(&st, CU_STREAM_NON_BLOCKING)) != CUDA_SUCCESS) {
         cudrv_fail(&e, r, "cuStreamCreate", __FILE__, __LINE__);
@@ -322,6 +322,28 @@ static int stage_load(struct ev *v)
             return verdict(v, "resource_error", "the problem's tensors do not fit in the GPU's memory", 0);
         return verdict(v, "internal_error", e.msg, 0);
     }
+    return 0;
+}
+
+static int stage_load(struct ev *v)
+{
+    struct err e;
+    int rc = 0;
+    stage_begin(v, "load");
+    const struct eval_opts *o = v->o;
+    struct correct_env *env = &v->env;
+    CUresult r = cu.cuModuleLoadData(&v->mod, v->cand.jit.image);
+    if (r != CUDA_SUCCESS) {
+        cudrv_fail(&e, r, "cuModuleLoadData", __FILE__, __LINE__);
+        return verdict(v, "runtime_error", e.msg, 0);
+    }
+    int line = 0;
+    if ((rc = launch_prepare(&v->ls, v->mod, v->dev, &v->cand.plan, (const char(*)[DIRECTIVE_MAX_KERNEL + 1])v->cand.symbols,
+                             &line, &e)))
+        return verdict(v, rc == ERR_CUDA ? "internal_error" : "directive_error", e.msg, line);
+    cJSON_ReplaceItemInObjectCaseSensitive(v->rec, "launches", launch_to_json(&v->ls));
+    if ((rc = setup(v)))
+        return rc;
     env->ws_bytes = (size_t)v->cand.plan.workspace_bytes;
     if (env->ws_bytes && (r = cu.cuMemAlloc(&env->ws, env->ws_bytes)) != CUDA_SUCCESS) {
         char m[200];
@@ -332,6 +354,51 @@ static int stage_load(struct ev *v)
     }
     launch_bind(&v->ls, env->cand.x, env->cand.w, o->spec.bias ? env->cand.b : 0, env->cand.y, env->ws);
     return 0;
+}
+
+/* ---- Triton: load, diagnosis, integrity ---- */
+
+/* The verdict a failed harness call stands for, with the candidate's traceback. */
+static int triton_verdict(struct ev *v)
+{
+    verdict(v, v->tri.verdict[0] ? v->tri.verdict : "runtime_error", v->tri.message, 0);
+    cJSON *er = cJSON_GetObjectItemCaseSensitive(v->rec, "error");
+    if (er && v->tri.traceback[0])
+        cJSON_AddStringToObject(er, "traceback", v->tri.traceback);
+    return 1;
+}
+
+static int stage_triton_load(struct ev *v)
+{
+    struct err e;
+    stage_begin(v, "load");
+    int rc = setup(v);
+    if (rc)
+        return rc;
+    v->tri = (struct triton){.py = v->o->py, .o = v->o, .env = &v->env, .tail_ms = -1};
+    v->env.run = triton_run;
+    v->env.run_ctx = &v->tri;
+    watchdog_arm(v->o->compile_timeout_ms * 2 + 10000, "loading the candidate in python3");
+    rc = triton_load(&v->tri, v->l2, v->rec, &e);
+    watchdog_disarm();
+    if (rc < 0)
+        return verdict(v, rc == ERR_CUDA && strstr(e.msg, "OUT_OF_MEMORY") ? "resource_error" : "internal_error",
+                       e.msg, 0);
+    return rc ? triton_verdict(v) : 0;
+}
+
+static int stage_triton_diagnose(struct ev *v)
+{
+    struct err e;
+    stage_begin(v, "diagnose");
+    return triton_diagnose(&v->tri, v->rec, &e) ? triton_verdict(v) : 0;
+}
+
+static int stage_triton_finish(struct ev *v)
+{
+    struct err e;
+    stage_begin(v, "integrity");
+    return triton_finish(&v->tri, v->rec, &e) ? triton_verdict(v) : 0;
 }
 
 /* ---- stage: correctness ---- */
@@ -347,6 +414,8 @@ static int stage_correctness(struct ev *v)
     int rc = correct_run(&v->env, &co, c, &oc, &e);
     if (rc)
         return verdict(v, "internal_error", e.msg, 0);
+    if (oc.kind == CORRECT_FAULT && v->o->triton)
+        return triton_verdict(v);
     if (oc.kind == CORRECT_FAULT) {
         int line = oc.failed_launch >= 0 ? v->cand.plan.launch[oc.failed_launch].line : 0;
         return verdict(v, "runtime_error", oc.message, line);
@@ -367,8 +436,10 @@ static int stage_correctness(struct ev *v)
                        cJSON_GetObjectItemCaseSensitive(t, "comparison"), "nonfinite")) == 0;
     cJSON *cov = cJSON_AddObjectToObject(v->rec, "output_coverage");
     cJSON_AddNumberToObject(cov, "outputs", (double)d.y_elems);
-    cJSON_AddNumberToObject(cov, "threads_of_largest_launch", most);
-    cJSON_AddNumberToObject(cov, "threads_per_output", most / (double)d.y_elems);
+    if (!v->o->triton) {
+        cJSON_AddNumberToObject(cov, "threads_of_largest_launch", most);
+        cJSON_AddNumberToObject(cov, "threads_per_output", most / (double)d.y_elems);
+    }
     cJSON_AddBoolToObject(cov, "every_output_written", written);
     if (oc.kind == CORRECT_WRONG)
         return verdict(v, "wrong_answer", oc.message, 0);
@@ -385,8 +456,12 @@ static int stage_timing(struct ev *v)
     struct timing_env t = {.env = &v->env, .ref = &v->ref, .ls = &v->ls, .gt = &v->gt, .o = v->o, .sms = v->sms,
                            .clock_khz = v->clock_khz, .mem_khz = v->mem_khz, .bus_bits = v->bus_bits,
                            .device_name = v->device_name};
+    if (v->o->triton)
+        t.remote_sample = triton_sample, t.remote_last = triton_sample_last, t.remote = &v->tri;
     if (timing_run(&t, v->rec, &oc, &e))
         return verdict(v, "internal_error", e.msg, 0);
+    if (oc.kind == CORRECT_FAULT && v->o->triton)
+        return triton_verdict(v);
     if (oc.kind == CORRECT_FAULT)
         return verdict(v, "runtime_error", oc.message, 0);
     if (oc.kind == CORRECT_WRONG)
@@ -396,6 +471,7 @@ static int stage_timing(struct ev *v)
 
 static void release(struct ev *v)
 {
+    triton_free(&v->tri);
     gtime_free(&v->gt);
     struct correct_env *env = &v->env;
     if (env->ws)
@@ -470,14 +546,20 @@ int eval_run(const struct eval_opts *opts, cJSON **record)
     int stop = stage_context(&v);
     if (stop < 0)
         rc = stop;   /* no_device or a system failure */
-    if (!stop)
+    if (!stop && o.triton)
+        stop = stage_triton_load(&v);
+    if (!stop && !o.triton)
         stop = stage_compile(&v);
-    if (!stop)
+    if (!stop && !o.triton)
         stop = stage_load(&v);
     if (!stop)
         stop = stage_correctness(&v);
+    if (!stop && o.triton)
+        stop = stage_triton_diagnose(&v);
     if (!stop && o.timing)
         stop = stage_timing(&v);
+    if (!stop && o.triton)
+        stop = stage_triton_finish(&v);
     if (!stop)
         verdict(&v, "ok", NULL, 0);
     watchdog_stop();

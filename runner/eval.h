@@ -1,4 +1,5 @@
-/* eval.h — one evaluation of one CUDA C candidate on one GPU: the worker's main job.
+/* eval.h — one evaluation of one candidate (CUDA C, or Triton through triton.h) on one GPU: the
+ * worker's main job.
  *
  * Stages: context (driver, device, primary context), compile (directives, NVRTC, kernel symbols),
  * load (module, launch checks, our own kernels, buffers), correctness (correct.h), timing
@@ -6,6 +7,10 @@
  * then the output of the last timed run validated). Each stage's time is recorded; the first
  * failing stage decides the verdict and the later stages do not run. docs/result.md describes the
  * record field by field.
+ *
+ * A Triton candidate replaces compile and load by the harness's load (lint, import, ModelNew) and
+ * adds a diagnosis after correctness and an integrity check at the end; its verdicts add
+ * syntax_error, lint_rejected, import_error, init_error, output_mismatch and integrity_violation.
  *
  * Verdicts: ok, compile_error, directive_error, runtime_error, wrong_answer, timeout (the worker's
  * own deadline: its watchdog writes the record and ends the process), resource_error (the problem or
@@ -52,6 +57,15 @@ struct eval_opts {
     int64_t max_workspace;           /* bytes (1 GiB) */
     size_t log_cap;                  /* NVRTC log bytes kept (64 KiB) */
     void (*emit)(const cJSON *record);   /* how the watchdog prints a timeout record (stdout) */
+    /* Triton: the source is a Python module with ModelNew, run by the harness py (started by the
+     * caller before any sealing); lint_policy is kglint's policy (JSON text or NULL) and
+     * autotune_max its limit on autotune configs (0: none). */
+    bool triton;
+    struct pyharness *py;
+    const cJSON *ingest_info;        /* how the code was found (ingest.h): merged into "candidate" */
+    const cJSON *prompt;             /* the parsed prompt, or NULL */
+    const char *lint_policy;
+    int autotune_max;
 };
 
 void eval_opts_default(struct eval_opts *o);

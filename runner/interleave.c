@@ -45,6 +45,18 @@ static bool converged(const struct interleave_impl *im, int n, int rounds, const
     return true;
 }
 
+/* One sample of im: its own sampler (which keeps its own deadline), or gtime under the watchdog. */
+static int take(struct gtime *gt, const struct interleave_impl *im, const struct interleave_opts *o, const char *what,
+                double *ms, double *mhz, struct err *e)
+{
+    if (im->sample)
+        return im->sample(im->ctx, ms, mhz, e);
+    watchdog_arm(o->sample_timeout_ms, what);
+    int rc = gtime_sample(gt, im->prep, im->fn, im->ctx, ms, mhz, e);
+    watchdog_disarm();
+    return rc;
+}
+
 int interleave_run(struct gtime *gt, struct interleave_impl *im, int n, const struct interleave_opts *o,
                    struct interleave_report *rep, struct err *e)
 {
@@ -68,9 +80,7 @@ int interleave_run(struct gtime *gt, struct interleave_impl *im, int n, const st
         for (int w = 0; w < im[i].warmup; w++) {
             double ms;
             snprintf(what, sizeof what, "timing, warm-up run %d of %s", w + 1, im[i].name);
-            watchdog_arm(o->sample_timeout_ms, what);
-            rc = gtime_sample(gt, im[i].prep, im[i].fn, im[i].ctx, &ms, NULL, e);
-            watchdog_disarm();
+            rc = take(gt, &im[i], o, what, &ms, NULL, e);
             if (rc) {
                 rep->failed = i;
                 goto out;
@@ -83,9 +93,7 @@ int interleave_run(struct gtime *gt, struct interleave_impl *im, int n, const st
             int i = r % 2 ? n - 1 - j : j;
             double ms = 0, mhz = 0;
             snprintf(what, sizeof what, "timing, sample %d of %s", r + 1, im[i].name);
-            watchdog_arm(o->sample_timeout_ms, what);
-            rc = gtime_sample(gt, im[i].prep, im[i].fn, im[i].ctx, &ms, &mhz, e);
-            watchdog_disarm();
+            rc = take(gt, &im[i], o, what, &ms, &mhz, e);
             if (rc) {
                 rep->failed = i;
                 rep->rounds = r;

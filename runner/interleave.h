@@ -22,6 +22,9 @@
 struct interleave_impl {
     const char *name;
     gtime_fn prep, fn;     /* prep may be NULL */
+    /* instead of gtime around fn: a sample measured elsewhere (the Triton harness), with its own
+     * deadline; NULL for gtime */
+    int (*sample)(void *ctx, double *ms, double *mhz, struct err *e);
     void *ctx;
     int warmup;            /* untimed runs before the first round */
     /* filled by interleave_run: per round the time (ms; 0 when dropped) and the SM clock (MHz) */

@@ -26,6 +26,8 @@
 #include "kernelbench.h"
 #include "registry.h"
 #include "selfcheck.h"
+#include "source.h"
+#include "triton.h"
 
 #define EXIT_CHECK 1
 #define EXIT_USAGE 2
@@ -37,12 +39,13 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  problems [ID]            the problem registry as JSON, or one problem with derived values\n"
-    "  eval --problem ID|JSON --source FILE|- [eval options]\n"
-    "                           evaluate a CUDA C candidate: compile, check, time; the result record\n"
-    "                           (docs/result.md) on stdout\n"
-    "  compile [--arch sm_N] [--problem ID|JSON] [--log-cap B] [--max-workspace-mb MB] FILE|-\n"
-    "                           compile a candidate with NVRTC, no GPU needed (default arch: the GPU's,\n"
-    "                           else sm_89); the same record up to the compile stage\n"
+    "  eval --problem ID|JSON CANDIDATE [eval options]\n"
+    "                           evaluate a candidate (CUDA C or Triton): compile or load, check, time;\n"
+    "                           the result record (docs/result.md) on stdout\n"
+    "  compile [--arch sm_N] [--problem ID|JSON] [--log-cap B] [--max-workspace-mb MB] CANDIDATE\n"
+    "                           no GPU needed: CUDA C is compiled with NVRTC (default arch: the GPU's,\n"
+    "                           else sm_89), Triton gets its syntax and static checks; the same record\n"
+    "                           up to that stage\n"
     "  compile --reference [--arch N] [ID]\n"
     "                           compile the GPU reference for sm_N (default 89 and 90) with NVRTC;\n"
     "                           needs no GPU; ID defaults to every registry problem\n"
@@ -58,6 +61,12 @@ static const char usage[] =
     "  --target-rse F (0.005), --warmup N (2), --throttle F (0.75), --tie-margin F (0.005),\n"
     "  --launch-timeout-ms MS (10000), --compile-timeout-ms MS (60000), --max-workspace-mb MB (1024),\n"
     "  --log-cap BYTES (65536), --format json|kernelbench, --compact\n"
+    "\n"
+    "CANDIDATE (docs/candidates.md): --source FILE|- (code; also a bare FILE for compile), or\n"
+    "  --response FILE|- [--prompt FILE] (a model's answer: the code block is extracted), or\n"
+    "  --candidate FILE|- (a JSON request form); --language auto|cuda|triton (auto)\n"
+    "Triton options: --lint ID=reject|warn|off[,...] (docs/lint.md), --autotune-max N (default: the\n"
+    "  prompt's), --python PATH (python3)\n"
     "\n"
     "  canary                   a small kernel on --device N with a known answer: is this GPU healthy\n"
     "                           (and usable from here)? JSON on stdout, exit 0 healthy, 3 not, 77 none\n"
@@ -166,7 +175,11 @@ static int cmd_compile_reference(int argc, char **argv, const char *cache)
     return rc ? exit_for(rc) : 0;
 }
 
-static bool compact_output, kernelbench_output;
+static bool compact_output, kernelbench_output, seal_requested;
+static struct source_args cli_src;          /* the candidate's files (source.h) */
+static const char *python_path;             /* --python */
+static char lint_policy[1024];              /* --lint as kglint's JSON policy */
+static int autotune_max = -1;               /* --autotune-max; -1: the prompt's */
 static int record_fd = 1;                   /* --record-fd */
 static const char *candidate_cache;         /* --candidate-cache */
 
@@ -191,33 +204,6 @@ static void emit_record(const cJSON *rec)
     }
     free(s);
     cJSON_Delete(kb);
-}
-
-/* The source of FILE ("-": stdin), NUL-terminated, at most CANDIDATE_MAX_SOURCE bytes. */
-static char *read_source(const char *path, size_t *len)
-{
-    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    if (!f) {
-        fprintf(stderr, "kgrade-worker: cannot open %s\n", path);
-        return NULL;
-    }
-    char *buf = malloc(CANDIDATE_MAX_SOURCE + 2);
-    size_t n = buf ? fread(buf, 1, CANDIDATE_MAX_SOURCE + 1, f) : 0;
-    if (f != stdin)
-        fclose(f);
-    if (!buf || n > CANDIDATE_MAX_SOURCE) {
-        fprintf(stderr, "kgrade-worker: %s is larger than %d bytes\n", path, CANDIDATE_MAX_SOURCE);
-        free(buf);
-        return NULL;
-    }
-    if (memchr(buf, 0, n)) {
-        fprintf(stderr, "kgrade-worker: %s contains a NUL byte: not a source file\n", path);
-        free(buf);
-        return NULL;
-    }
-    buf[n] = 0;
-    *len = n;
-    return buf;
 }
 
 /* A registry id, or an inline spec when arg starts with '{'. */
@@ -258,13 +244,59 @@ static bool num_arg(int argc, char **argv, int *i, const char *name, double *v)
     return true;
 }
 
+/* --lint ID=ACTION[,ID=ACTION...] to kglint's policy object {"ID": "ACTION", ...}. */
+static int lint_arg(const char *arg)
+{
+    cJSON *j = cJSON_CreateObject();
+    char buf[512];
+    int rc = 0;
+    snprintf(buf, sizeof buf, "%s", arg);
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        if (!eq || eq == tok || (strcmp(eq + 1, "reject") && strcmp(eq + 1, "warn") && strcmp(eq + 1, "off"))) {
+            fprintf(stderr, "kgrade-worker: --lint takes ID=reject|warn|off[,...], not '%s'\n", tok);
+            rc = EXIT_USAGE;
+            break;
+        }
+        *eq = 0;
+        cJSON_AddStringToObject(j, tok, eq + 1);
+    }
+    char *s = cJSON_PrintUnformatted(j);
+    if (!rc && (!s || strlen(s) >= sizeof lint_policy)) {
+        fprintf(stderr, "kgrade-worker: --lint is too long\n");
+        rc = EXIT_USAGE;
+    }
+    if (!rc)
+        snprintf(lint_policy, sizeof lint_policy, "%s", s);
+    free(s);
+    cJSON_Delete(j);
+    return rc;
+}
+
 /* Options shared by eval and compile; returns 1 when argv[*i] was one of them. */
 static int common_arg(int argc, char **argv, int *i, struct eval_opts *o, const char **src, int *rc)
 {
     if (!strcmp(argv[*i], "--problem") && *i + 1 < argc)
         *rc = parse_problem(argv[++*i], o);
     else if (!strcmp(argv[*i], "--source") && *i + 1 < argc)
-        *src = argv[++*i];
+        *src = cli_src.source = argv[++*i];
+    else if (!strcmp(argv[*i], "--response") && *i + 1 < argc)
+        *src = cli_src.response = argv[++*i];
+    else if (!strcmp(argv[*i], "--candidate") && *i + 1 < argc)
+        *src = cli_src.candidate = argv[++*i];
+    else if (!strcmp(argv[*i], "--prompt") && *i + 1 < argc)
+        cli_src.prompt = argv[++*i];
+    else if (!strcmp(argv[*i], "--language") && *i + 1 < argc)
+        cli_src.language = argv[++*i];
+    else if (!strcmp(argv[*i], "--python") && *i + 1 < argc)
+        python_path = argv[++*i];
+    else if (!strcmp(argv[*i], "--lint") && *i + 1 < argc)
+        *rc = lint_arg(argv[++*i]);
+    else if (!strcmp(argv[*i], "--autotune-max") && *i + 1 < argc) {
+        double v;
+        num_arg(argc, argv, i, "--autotune-max", &v);
+        autotune_max = (int)v;
+    }
     else if (!strcmp(argv[*i], "--compact"))
         compact_output = true;
     else if (num_arg(argc, argv, i, "--compile-timeout-ms", &o->compile_timeout_ms))
@@ -290,23 +322,69 @@ static int common_arg(int argc, char **argv, int *i, struct eval_opts *o, const 
     return 1;
 }
 
-/* Read src, evaluate it (compile only for arch > 0), print the record; the exit status. */
+/* The filter of --seal: from here on no exec, no fork. */
+static int seal_now(void)
+{
+    struct err e;
+    if (seal_requested && filter_seal(record_fd, &e)) {
+        fprintf(stderr, "kgrade-worker: --seal: %s\n", e.msg);
+        return EXIT_SYSTEM;
+    }
+    seal_requested = false;
+    return 0;
+}
+
+/* Read the candidate, evaluate it (compile only for arch > 0), print the record; the exit status.
+ * A Triton evaluation starts its python3 harness first, then seals. */
 static int run_on_source(struct eval_opts *o, const char *src, int arch)
 {
-    size_t len = 0;
-    char *text = read_source(src, &len);
-    if (!text)
-        return EXIT_CHECK;
-    o->source = text;
-    o->source_len = len;
-    o->source_name = src;
+    struct ingest in;
+    struct pyharness py = {.pid = 0, .cmd_fd = -1, .reply_fd = -1};
     cJSON *rec = NULL;
-    int rc = arch > 0 ? eval_compile(o, arch, &rec) : eval_run(o, &rec);
-    free(text);
+    int rc = 0;
+    if (!cli_src.source && !cli_src.response && !cli_src.candidate)
+        cli_src.source = src;
+    if (source_read(&cli_src, &in))
+        return EXIT_CHECK;
+    if (in.lang == INGEST_NONE) {
+        rec = source_no_code_record(&in);
+        goto out;
+    }
+    o->source = in.source;
+    o->source_len = in.source_len;
+    o->source_name = src;
+    o->triton = in.lang == INGEST_TRITON;
+    o->ingest_info = in.info;
+    o->prompt = in.prompt;
+    o->lint_policy = lint_policy[0] ? lint_policy : NULL;
+    o->autotune_max = autotune_max >= 0 ? autotune_max
+                      : (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(
+                            cJSON_GetObjectItemCaseSensitive(in.prompt, "stage"), "autotune_max_configs"));
+    if (o->autotune_max < 0)
+        o->autotune_max = 0;
+    struct err e;
+    if (arch > 0 && o->triton) {
+        rc = triton_check(o, python_path, &rec);
+        goto out;
+    }
+    if (o->triton && !arch && pyharness_start(&py, python_path, &e)) {
+        fprintf(stderr, "kgrade-worker: %s\n", e.msg);
+        rc = ERR_IO;
+        goto out;
+    }
+    o->py = &py;
+    if ((rc = seal_now()))
+        goto done;
+    rc = arch > 0 ? eval_compile(o, arch, &rec) : eval_run(o, &rec);
+out:
     if (rec)
         emit_record(rec);
+    rc = rc == 0 ? 0 : rc == ERR_UNSUPPORTED ? EXIT_NOGPU : EXIT_SYSTEM;
+done:
     cJSON_Delete(rec);
-    return rc == 0 ? 0 : rc == ERR_UNSUPPORTED ? EXIT_NOGPU : EXIT_SYSTEM;
+    pyharness_stop(&py);
+    ingest_free(&in);
+    return rc;
 }
 
 static int cmd_compile(int argc, char **argv, const char *cache, int device)
@@ -617,7 +695,6 @@ int main(int argc, char **argv)
     char cache_buf[4096];
     const char *cache = cache_buf;
     int device = 0;
-    bool seal = false;
     jit_default_cache_dir(cache_buf, sizeof cache_buf);
     /* global options may appear anywhere; strip them */
     int n = 0;
@@ -637,7 +714,7 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
             }
         } else if (!strcmp(argv[i], "--seal"))
-            seal = true;
+            seal_requested = true;
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             fputs(usage, stdout);
             return 0;
@@ -648,14 +725,11 @@ int main(int argc, char **argv)
         fputs(usage, stderr);
         return EXIT_USAGE;
     }
-    if (seal) {     /* before any library can start a process: from here on no exec, no fork */
-        struct err e;
-        if (filter_seal(record_fd, &e)) {
-            fprintf(stderr, "kgrade-worker: --seal: %s\n", e.msg);
-            return EXIT_SYSTEM;
-        }
-    }
     const char *cmd = argv[1];
+    bool seal = seal_requested;
+    /* before any library can start a process; eval seals itself once its harness runs */
+    if (strcmp(cmd, "eval") && seal_now())
+        return EXIT_SYSTEM;
     char **rest = argv + 2;
     int nrest = n - 1;
     if (!strcmp(cmd, "problems"))

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "cudnn.h"
+#include "cudrv.h"
 #include "interleave.h"
 
 enum { BASE_REF, BASE_FP32, BASE_TF32, BASE_N };
@@ -100,8 +101,12 @@ int timing_run(const struct timing_env *te, cJSON *rec, struct correct_outcome *
         (rc = run_reference(v, env->st, e)))
         goto out;
 
-    im[n++] = (struct interleave_impl){.name = "candidate", .prep = prep_candidate, .fn = run_candidate, .ctx = v,
-                                       .warmup = o->warmup};
+    if (te->remote_sample)
+        im[n++] = (struct interleave_impl){.name = "candidate", .sample = te->remote_sample, .ctx = te->remote,
+                                           .warmup = o->warmup};
+    else
+        im[n++] = (struct interleave_impl){.name = "candidate", .prep = prep_candidate, .fn = run_candidate,
+                                           .ctx = v, .warmup = o->warmup};
     cJSON *bl = cJSON_AddObjectToObject(rec, "baselines");
     if (o->baselines) {
         idx[BASE_REF] = n;
@@ -139,9 +144,15 @@ int timing_run(const struct timing_env *te, cJSON *rec, struct correct_outcome *
         }
         goto out;
     }
-    cJSON_AddStringToObject(tj, "method", "CUDA events around the launch sequence; L2 flushed before every sample");
+    if (te->remote_sample) {
+        cJSON_AddStringToObject(tj, "method", "CUDA events in the candidate's process around forward, closed by a "
+                                "device-wide synchronisation; L2 flushed before every sample");
+        cJSON_AddStringToObject(tj, "trust", "candidate-process");
+    } else {
+        cJSON_AddStringToObject(tj, "method", "CUDA events around the launch sequence; L2 flushed before every sample");
+        cJSON_AddStringToObject(tj, "trust", "worker-process");
+    }
     cJSON_AddNumberToObject(tj, "l2_flush_bytes", (double)te->gt->flush_bytes);
-    cJSON_AddStringToObject(tj, "trust", "worker-process");
     cJSON_AddNumberToObject(tj, "input_seed", (double)seed);
     cJSON_AddNumberToObject(tj, "rounds", rep.rounds);
     cJSON_AddStringToObject(tj, "stopped_by", rep.stopped_by);
@@ -169,7 +180,20 @@ int timing_run(const struct timing_env *te, cJSON *rec, struct correct_outcome *
     }
     roofline(te, rec, interleave_median(&im[0], rep.rounds));
 
-    /* the output of the last timed run, against a fresh reference output on the same inputs */
+    /* the output of the last timed run, against a fresh reference output on the same inputs; a
+     * remote candidate gets fresh inputs first and one more timed call on them */
+    if (te->remote_last) {
+        double ms;
+        if ((rc = correct_fill(env, seed + 1, PORT_UNIFORM, e)) || (rc = correct_input_hash(env, &h0, e)) ||
+            (rc = cu.cuStreamSynchronize(env->st) ? ERR_CUDA : 0))
+            goto out;
+        if ((rc = te->remote_last(te->remote, &ms, NULL, e))) {
+            oc->kind = CORRECT_FAULT;
+            snprintf(oc->message, sizeof oc->message, "%s", e->msg);
+            rc = 0;
+            goto out;
+        }
+    }
     struct compare_result cr;
     if ((rc = run_reference(v, env->st, e)) || (rc = correct_compare(env, o->policy, &cr, e)) ||
         (rc = correct_input_hash(env, &h1, e)))

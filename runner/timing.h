@@ -20,6 +20,12 @@ struct timing_env {
     const struct eval_opts *o;   /* budget, stopping rule, baselines, cache, seed */
     int sms, clock_khz, mem_khz, bus_bits;
     const char *device_name;     /* part of the cuDNN choice's cache key */
+    /* A candidate timed in its own process (Triton): its samples come from remote_sample, and
+     * remote_last times one more call on x after the inputs were refilled with fresh values; that
+     * call's output is the one validated. NULL for a CUDA C candidate. */
+    int (*remote_sample)(void *ctx, double *ms, double *mhz, struct err *e);
+    int (*remote_last)(void *ctx, double *ms, double *mhz, struct err *e);
+    void *remote;
 };
 
 /* Run the stage. Returns non-zero only for a system failure (e); a fault of the candidate while

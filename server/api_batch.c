@@ -7,8 +7,8 @@
  *            the field prefix "[k]" and default priority 1, and the batch is all or nothing: the
  *            first invalid item refuses it (422, for JSONL the message names the line), more than
  *            --max-batch items is 413 batch_too_large (JSONL stops reading there), none is 422
- *            empty_batch, any full-mode item on a daemon without GPU lanes is 503 no_gpu. Then one
- *            store_batch_insert: one transaction, one "batch" event.
+ *            empty_batch, any full-mode item with code on a daemon without GPU lanes is 503
+ *            no_gpu. Then one store_batch_insert: one transaction, one "batch" event.
  *   results  A chunked stream (http_reply_stream). Its reader keeps a pending buffer holding the
  *            formatted rows of one store page (at most PAGE rows, PENDING_MAX bytes) and hands it
  *            out piece by piece; when it is empty the reader fetches the rows finished after the
@@ -219,7 +219,8 @@ void api_batch_submit(struct http_req *rq, struct http_reply *rp)
     for (const cJSON *it = arr->child; it && parsed < n; it = it->next) {
         char prefix[24];
         snprintf(prefix, sizeof prefix, "[%zu]", parsed);
-        if (request_parse(it, app->cfg->max_source, prefix, 1, &jobs[parsed], &re)) {
+        if (request_parse_bounded(it, app->cfg->max_source, app->cfg->max_body, prefix, 1, &jobs[parsed],
+                                  &re)) {
             if (lines) {
                 char msg[sizeof re.msg];
                 snprintf(msg, sizeof msg, "line %ld: %.340s", lines[parsed], re.msg);
@@ -228,7 +229,7 @@ void api_batch_submit(struct http_req *rq, struct http_reply *rp)
             goto fail;
         }
         nj[parsed] = jobs[parsed].job;
-        full |= strcmp(jobs[parsed].mode, "full") == 0;
+        full |= strcmp(jobs[parsed].mode, "full") == 0 && strcmp(jobs[parsed].job.language, "none") != 0;
         parsed++;
     }
     if (app->iso && app->iso->refusal[0]) {

@@ -3,8 +3,8 @@
  *
  * DESIGN
  *   submit   query (?wait) -> body (jsonin: UTF-8, depth, JSON) -> request (request.c: fields,
- *            defaults, canonical forms, cache key) -> 503 no_gpu for a full-mode request on a
- *            daemon without GPU lanes -> store_job_insert (the store answers identical requests
+ *            defaults, canonical forms, the candidate's code, cache key) -> 503 no_gpu for a
+ *            full-mode request with code on a daemon without GPU lanes -> store_job_insert (the store answers identical requests
  *            from its cache: 200 at once; ERR_LIMIT -> 429 queue_full with Retry-After) -> 202.
  *            With ?wait=S the handler waits, in slices of at most a second on the store's
  *            generation counter, until the job is done or cancelled (200 with its result), S
@@ -165,7 +165,7 @@ void api_eval_submit(struct http_req *rq, struct http_reply *rp)
         http_reply_json(rp, re.status, request_err_body(&re));
         goto out;
     }
-    if (request_parse(req, app->cfg->max_source, "", 5, &job, &re)) {
+    if (request_parse_bounded(req, app->cfg->max_source, app->cfg->max_body, "", 5, &job, &re)) {
         http_reply_json(rp, re.status, request_err_body(&re));
         goto out;
     }
@@ -173,7 +173,9 @@ void api_eval_submit(struct http_req *rq, struct http_reply *rp)
         http_reply_error(rp, 503, "isolation", NULL, "%s", app->iso->refusal);
         goto out;
     }
-    if (strcmp(job.mode, "full") == 0 && sched_gpu_count(app->sched) == 0) {
+    /* a candidate without code needs no GPU: it is finished as no_code in the CPU lane */
+    if (strcmp(job.mode, "full") == 0 && strcmp(job.job.language, "none") != 0 &&
+        sched_gpu_count(app->sched) == 0) {
         http_reply_error(rp, 503, "no_gpu", NULL,
                          "this daemon has no GPU for a full evaluation (options.mode \"check\" "
                          "works without one; GET /v1/health says why)");
@@ -226,14 +228,15 @@ static int str_param(struct http_req *rq, struct http_reply *rp, const char *nam
     return 0;
 }
 
-/* The verdicts a result can carry (docs/result.md), including those of candidate forms to come, so
- * a filter on them is valid before the first such result exists. */
+/* The verdicts a result can carry (docs/result.md), so a filter on one is valid before the first
+ * such result exists. */
 static int known_verdict(const char *v)
 {
     static const char *const verdicts[] = {
         "ok", "compile_error", "directive_error", "runtime_error", "wrong_answer", "timeout",
         "resource_error", "no_device", "internal_error", "syntax_error", "lint_rejected", "no_code",
-        "sandbox_violation", NULL};
+        "sandbox_violation", "memory_limit", "import_error", "init_error", "output_mismatch",
+        "integrity_violation", NULL};
     for (int i = 0; verdicts[i]; i++)
         if (!strcmp(v, verdicts[i]))
             return 1;

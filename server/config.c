@@ -90,6 +90,11 @@ static const struct setting settings[] = {
      "the host uid and gid a sandbox runs as (when kgraded runs as root)"},
     {"sandbox-memory", K_SIZE, OFF(sandbox_memory), 0, 64 * MIB, 64 * 1024 * GIB, "BYTES", "4G",
      "host memory of one sandbox (memory cgroup, swap off)"},
+    {"sandbox-memory-python", K_SIZE, OFF(sandbox_memory_python), 0, 64 * MIB, 64 * 1024 * GIB, "BYTES", "16G",
+     "host memory of the sandbox of a Triton candidate (python3 with torch and Triton)"},
+    {"python", K_STR, STR(python), 0, 0, "PATH", "python3",
+     "the python3 with torch and Triton that runs Triton candidates (its tree must be visible in a sandbox: "
+     "under /usr or /opt, or named in sandbox-ro)"},
     {"sandbox-pids", K_INT, OFF(sandbox_pids), 0, 16, 1000000, "N", "256", "processes and threads of one sandbox"},
     {"sandbox-cpus", K_INT, OFF(sandbox_cpus), 0, 0, 4096, "N", "0",
      "CPUs one sandbox may use (cpu.max, cgroup v2 with cpu delegated; 0: no limit)"},

@@ -43,6 +43,8 @@ struct config {
     char sandbox_ro[1024];      /* --sandbox-ro DIRS ("") extra read-only binds, comma-separated */
     long sandbox_uid;           /* --sandbox-uid UID (100000) */
     size_t sandbox_memory;      /* --sandbox-memory BYTES (4 GiB) */
+    size_t sandbox_memory_python;   /* --sandbox-memory-python BYTES (16 GiB): a Triton job's sandbox */
+    char python[512];           /* --python PATH ("python3"): the interpreter with torch and Triton */
     int sandbox_pids;           /* --sandbox-pids N (256) */
     int sandbox_cpus;           /* --sandbox-cpus N (0: no cpu.max) */
     size_t sandbox_scratch;     /* --sandbox-scratch BYTES (512 MiB) */

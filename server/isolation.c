@@ -192,12 +192,15 @@ int isolation_argv(const struct isolation *iso, const struct isolation_run *run,
         snprintf(mnt, sizeof mnt, "%s/sandbox-root", c->data_dir);
         rc = put(a, &n, c->sandbox) || put(a, &n, "run") || put_num(a, &n, "--slot", run->slot)
              || put(a, &n, "--cgroup") || put(a, &n, iso->cgroup) || put_num(a, &n, "--uid", c->sandbox_uid)
-             || put_num(a, &n, "--wall-ms", run->wall_ms) || put_num(a, &n, "--memory", (long long)c->sandbox_memory)
+             || put_num(a, &n, "--wall-ms", run->wall_ms)
+             || put_num(a, &n, "--memory", (long long)(run->memory ? run->memory : c->sandbox_memory))
              || put_num(a, &n, "--pids", c->sandbox_pids) || put_num(a, &n, "--scratch", (long long)c->sandbox_scratch)
              || put(a, &n, "--mount-point") || put(a, &n, mnt) || put(a, &n, "--pass-fd") || put(a, &n, "3")
              || put(a, &n, "--meta-fd") || put(a, &n, "4");
         if (!rc && run->gpu >= 0)
             rc = put_num(a, &n, "--gpu", run->gpu);
+        if (!rc && run->profile)
+            rc = put(a, &n, "--profile") || put(a, &n, run->profile);
         if (!rc && c->sandbox_cpus > 0)
             rc = put_num(a, &n, "--cpus", c->sandbox_cpus);
         for (int i = 0; !rc && run->rw[i]; i++)

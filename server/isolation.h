@@ -39,13 +39,16 @@ struct isolation_run {
     int gpu;                    /* the ordinal whose device nodes the run sees; -1: none */
     long wall_ms;               /* the stage's wall clock; the whole sandbox is killed past it */
     const char *rw[4], *ro[4];  /* NULL-terminated */
+    const char *profile;        /* the sandbox's --profile: NULL (its default, cuda) or "python" (a Triton
+                                   candidate: python3 may map executable pages in /tmp and /scratch) */
+    size_t memory;              /* host memory of the sandbox; 0: --sandbox-memory */
 };
 
 /* The argv that runs worker_argv (NULL-terminated) as described by run: the keeper's options, then
  * "--", then worker_argv. Unsandboxed: worker_argv itself. Strings live in a. */
 struct isolation_argv {
     const char *v[96];
-    char text[4096];
+    char text[16384];          /* the argv's strings: an inline spec, a lint policy */
     size_t used;
 };
 int isolation_argv(const struct isolation *iso, const struct isolation_run *run, const char *const *worker_argv,

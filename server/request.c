@@ -11,8 +11,12 @@
  *   spec (a registry id or alias and the same spec written inline give the same text), the options
  *   are printed with every key in a fixed order, the defaults filled in and seed null when not
  *   given; priority is not an option of the evaluation (it is the queue's business) and stays out.
- *   The cache key hashes, one per line: "kgrade-cache/1", the language, the source's sha256, the
- *   spec JSON, the options JSON and the daemon's version (a new version evaluates again).
+ *   options.lint is printed last and only when it names a rule, keys sorted.
+ *   The cache key hashes, one per line: "kgrade-cache/1", the language, the sha256 of the code that
+ *   runs (the extracted code: the same code in other prose is the same evaluation), the spec JSON,
+ *   the options JSON, the daemon's version (a new version evaluates again), and the ingest line
+ *   when there is one (intake.h: the prompt's autotune limit, the baseline's code, the no-code
+ *   message). The baseline job's key is the key of a plain {"source"} request of its code.
  *
  * Does not: look at the store or the scheduler (no GPU check, no queue limit: the handlers do). */
 #include "request.h"
@@ -202,48 +206,112 @@ static int read_problem(const cJSON *req, const char *prefix, struct request_job
     return 0;
 }
 
-static int read_candidate(const cJSON *req, const char *prefix, size_t max_source,
-                          const char **source, struct request_err *re)
+/* candidate: any request form, through the ingest library; its keys are checked here like every
+ * object's, its errors get the field path and status of ours (413 for a text or code over its
+ * bound). */
+static int read_candidate(const cJSON *req, const char *prefix, size_t max_source, size_t max_text,
+                          struct intake *t, struct request_err *re)
 {
-    static const char *const keys[] = {"source", "language"};
-    static const char *const langs[] = {"cuda", NULL};
-    char f[160];
+    static const char *const keys[] = {"prompt", "response", "messages", "source", "language"};
+    char f[160], sub[160];
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(req, "candidate");
     fpath(f, prefix, "candidate");
     if (!c) {
-        request_err_set(re, 422, "missing_field", f, "%s: required ({\"source\": ...})", f);
+        request_err_set(re, 422, "missing_field", f, "%s: required ({\"prompt\", \"response\"}, "
+                        "{\"messages\"}, {\"response\"} or {\"source\"})", f);
         return ERR_INVALID;
     }
     if (!cJSON_IsObject(c))
-        return bad(re, prefix, "candidate", "an object {\"source\", \"language\"}");
-    if (check_keys(c, keys, 2, prefix, "candidate", re))
+        return bad(re, prefix, "candidate", "an object ({\"prompt\", \"response\"}, {\"messages\"}, "
+                   "{\"response\"} or {\"source\"})");
+    if (check_keys(c, keys, sizeof keys / sizeof keys[0], prefix, "candidate", re))
         return ERR_INVALID;
-    const char *lang = "cuda";
-    if (opt_enum(c, "language", prefix, "candidate.language", langs, &lang, re))
-        return ERR_INVALID;
-    const cJSON *s = cJSON_GetObjectItemCaseSensitive(c, "source");
-    fpath(f, prefix, "candidate.source");
-    if (!s) {
-        request_err_set(re, 422, "missing_field", f, "%s: required (the CUDA C source)", f);
-        return ERR_INVALID;
+    struct ingest_err ie;
+    memset(&ie, 0, sizeof ie);
+    int rc = intake_read(c, max_source, max_text, t, &ie);
+    if (rc == ERR_NOMEM) {
+        request_err_set(re, 500, "internal", NULL, "out of memory");
+        return rc;
     }
-    if (!cJSON_IsString(s) || !s->valuestring[0])
-        return bad(re, prefix, "candidate.source", "a non-empty string");
-    size_t n = strlen(s->valuestring);
-    if (n > max_source) {
-        request_err_set(re, 413, "source_too_large", f, "%s: %zu bytes, over the limit of %zu", f,
-                        n, max_source);
-        return ERR_INVALID;
-    }
-    *source = s->valuestring;
-    return 0;
+    if (rc == 0)
+        return 0;
+    fpath(sub, f, ie.field);
+    size_t fl = strlen(ie.field);
+    unsigned status = strcmp(ie.code, "source_too_large") == 0 ? 413 : 422;
+    if (fl && strncmp(ie.msg, ie.field, fl) == 0)   /* the message names the field: give its full path */
+        request_err_set(re, status, ie.code[0] ? ie.code : "invalid_field", sub, "%s.%s", f, ie.msg);
+    else
+        request_err_set(re, status, ie.code[0] ? ie.code : "invalid_field", sub, "%s: %s", sub, ie.msg);
+    return ERR_INVALID;
 }
 
 struct opts {
     const char *mode, *precision;
     int exact, timing, baselines, metrics;
     long trials, budget, seed, priority;   /* seed -1: not given */
+    cJSON *lint;                /* owned: the rules given, keys sorted; NULL when none */
 };
+
+static int valid_rule(const char *id)
+{
+    size_t n = strlen(id);
+    return n >= 1 && n <= 48 && strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
+static int by_key(const void *a, const void *b)
+{
+    return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
+}
+
+/* options.lint: {"RULE": "reject" | "warn" | "off"}, into o->lint with its keys sorted (the
+ * canonical form); an empty object is no rule at all. */
+static int read_lint(const cJSON *op, const char *prefix, struct opts *o, struct request_err *re)
+{
+    static const char *const actions[] = {"reject", "warn", "off", NULL};
+    const cJSON *l = cJSON_GetObjectItemCaseSensitive(op, "lint");
+    const cJSON *rules[REQUEST_LINT_MAX];
+    size_t n = 0;
+    char f[160], sub[160];
+    if (!l)
+        return 0;
+    if (!cJSON_IsObject(l))
+        return bad(re, prefix, "options.lint", "an object {\"RULE\": \"reject\" | \"warn\" | \"off\"}");
+    fpath(f, prefix, "options.lint");
+    for (const cJSON *r = l->child; r; r = r->next) {
+        if (!valid_rule(r->string)) {
+            request_err_set(re, 422, "invalid_field", f, "%s: \"%.60s\" is not a rule id (1 to 48 of a-z, "
+                            "0-9 and -; docs/lint.md lists them)", f, r->string);
+            return ERR_INVALID;
+        }
+        snprintf(sub, sizeof sub, "options.lint.%s", r->string);
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(rules[i]->string, r->string) == 0) {
+                fpath(f, prefix, sub);
+                request_err_set(re, 422, "invalid_field", f, "%s: appears more than once", f);
+                return ERR_INVALID;
+            }
+        const char *act = NULL;
+        if (opt_enum(l, r->string, prefix, sub, actions, &act, re))
+            return ERR_INVALID;
+        if (n == REQUEST_LINT_MAX) {
+            request_err_set(re, 422, "invalid_field", f, "%s: more than %d rules", f, REQUEST_LINT_MAX);
+            return ERR_INVALID;
+        }
+        rules[n++] = r;
+    }
+    if (n == 0)
+        return 0;
+    qsort(rules, n, sizeof rules[0], by_key);
+    if (!(o->lint = cJSON_CreateObject()))
+        goto nomem;
+    for (size_t i = 0; i < n; i++)
+        if (!cJSON_AddStringToObject(o->lint, rules[i]->string, rules[i]->valuestring))
+            goto nomem;
+    return 0;
+nomem:
+    request_err_set(re, 500, "internal", NULL, "out of memory");
+    return ERR_NOMEM;
+}
 
 static int read_options(const cJSON *req, const char *prefix, struct opts *o, struct request_err *re)
 {
@@ -272,7 +340,7 @@ static int read_options(const cJSON *req, const char *prefix, struct opts *o, st
          opt_int(op, "seed", prefix, "options.seed", 0, (1L << 30) - 1, &o->seed, re)) ||
         opt_int(op, "priority", prefix, "options.priority", 0, 9, &o->priority, re))
         return ERR_INVALID;
-    return 0;
+    return read_lint(op, prefix, o, re);
 }
 
 static char *options_json(const struct opts *o)
@@ -290,19 +358,26 @@ static char *options_json(const struct opts *o)
         !(o->seed < 0 ? cJSON_AddNullToObject(j, "seed")
                       : cJSON_AddNumberToObject(j, "seed", (double)o->seed)))
         goto out;
+    cJSON *lint = o->lint ? cJSON_Duplicate(o->lint, 1) : NULL;
+    if (o->lint && (!lint || !cJSON_AddItemToObject(j, "lint", lint))) {
+        cJSON_Delete(lint);
+        goto out;
+    }
     text = cJSON_PrintUnformatted(j);
 out:
     cJSON_Delete(j);
     return text;
 }
 
-static void cache_key(const struct request_job *j, char hex[65])
+/* The cache key: one part per line, the ingest line last when there is one. */
+static void cache_key(const char *language, const char *sha, const struct request_job *j,
+                      const char *line, char hex[65])
 {
     struct sha256 c;
     sha256_init(&c);
-    const char *parts[] = {"kgrade-cache/1", j->job.language, j->source_sha256, j->spec_json,
-                           j->options_json, KGRADE_VERSION};
-    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+    const char *parts[] = {"kgrade-cache/1", language, sha, j->spec_json, j->options_json,
+                           KGRADE_VERSION, line};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0] && parts[i]; i++) {
         if (i)
             sha256_update(&c, "\n", 1);
         sha256_update(&c, parts[i], strlen(parts[i]));
@@ -313,13 +388,18 @@ static void cache_key(const struct request_job *j, char hex[65])
 int request_parse(const cJSON *req, size_t max_source, const char *prefix, int default_priority,
                   struct request_job *out, struct request_err *re)
 {
+    return request_parse_bounded(req, max_source, REQUEST_MAX_TEXT, prefix, default_priority, out, re);
+}
+
+int request_parse_bounded(const cJSON *req, size_t max_source, size_t max_text, const char *prefix,
+                          int default_priority, struct request_job *out, struct request_err *re)
+{
     static const char *const keys[] = {"problem", "candidate", "options", "force"};
     struct conv_spec spec;
     struct opts o = {.mode = "full", .precision = "tf32", .exact = 1, .timing = 1, .baselines = 1,
                      .metrics = 0, .trials = 3, .budget = 2000, .seed = -1,
                      .priority = default_priority};
-    const char *source = NULL;
-    int force = 0;
+    int force = 0, nomem = 0;
     cJSON *sj = NULL;
     int rc = ERR_INVALID;
 
@@ -333,37 +413,57 @@ int request_parse(const cJSON *req, size_t max_source, const char *prefix, int d
     }
     if (check_keys(req, keys, sizeof keys / sizeof keys[0], prefix, "", re) ||
         read_problem(req, prefix, out, &spec, re) ||
-        read_candidate(req, prefix, max_source, &source, re) || read_options(req, prefix, &o, re) ||
-        opt_bool(req, "force", prefix, "force", &force, re))
+        (rc = read_candidate(req, prefix, max_source, max_text, &out->cand, re)) ||
+        (rc = read_options(req, prefix, &o, re)) ||
+        (rc = opt_bool(req, "force", prefix, "force", &force, re)))
         goto out;
 
     rc = ERR_NOMEM;
     request_err_set(re, 500, "internal", NULL, "out of memory");
+    snprintf(out->mode, sizeof out->mode, "%s", o.mode);
+    const struct intake *t = &out->cand;
+    /* the baseline runs beside a full evaluation of a candidate that has code */
+    int with_base = !strcmp(o.mode, "full") && t->base_language && strcmp(t->language, "none") != 0;
     sj = spec_to_json(&spec);
     out->spec_json = sj ? cJSON_PrintUnformatted(sj) : NULL;
     out->options_json = options_json(&o);
-    if (!out->spec_json || !out->options_json)
+    out->key_line = intake_key_line(t, with_base, &nomem);
+    if (!out->spec_json || !out->options_json || nomem)
         goto out;
-    snprintf(out->mode, sizeof out->mode, "%s", o.mode);
-    size_t n = strlen(source);
-    sha256_hex(source, n, out->source_sha256);
+    sha256_hex(t->source, t->source_len, out->source_sha256);
 
     struct store_newjob *j = &out->job;
     j->problem = out->problem;
     j->spec_json = out->spec_json;
-    j->source = source;
-    j->source_len = n;
+    j->source = t->source;
+    j->source_len = t->source_len;
     j->source_sha256 = out->source_sha256;
-    j->language = "cuda";
+    j->language = t->language;
     j->options_json = out->options_json;
     j->mode = out->mode;
     j->priority = (int)o.priority;
     j->force = force;
-    cache_key(out, out->cache_key);
+    j->ingest_json = t->ingest_json;
+    cache_key(j->language, out->source_sha256, out, out->key_line, out->cache_key);
     j->cache_key = out->cache_key;
+    if (with_base) {
+        struct store_newjob *b = &out->base;
+        *b = *j;
+        b->source = t->in.current_code;
+        b->source_len = t->in.current_code_len;
+        sha256_hex(b->source, b->source_len, out->base_sha256);
+        b->source_sha256 = out->base_sha256;
+        b->language = t->base_language;
+        b->priority = j->priority + 1;   /* claimed before the candidate */
+        b->ingest_json = t->base_ingest_json;
+        cache_key(b->language, out->base_sha256, out, NULL, out->base_key);
+        b->cache_key = out->base_key;
+        j->baseline = b;
+    }
     rc = 0;
 out:
     cJSON_Delete(sj);
+    cJSON_Delete(o.lint);
     if (rc)
         request_job_free(out);
     return rc;
@@ -373,5 +473,7 @@ void request_job_free(struct request_job *j)
 {
     free(j->spec_json);
     free(j->options_json);
+    free(j->key_line);
+    intake_free(&j->cand);
     memset(j, 0, sizeof *j);
 }

@@ -21,7 +21,9 @@
  *
  *   A GPU is trusted with the next candidate only after a canary kernel passed on it: once at start
  *   and after any job that ended in a fault (timeout, signal, sandbox violation, memory limit,
- *   runtime error, internal error). A GPU that fails it is taken out of service (its lane stops;
+ *   runtime error, internal error). A candidate's own failure that leaves the GPU as it was (a
+ *   syntax error, a lint rejection, an import or init error, an output of the wrong shape) is not
+ *   a fault. A GPU that fails it is taken out of service (its lane stops;
  *   /v1/health says why) until the daemon restarts.
  *
  * INVARIANTS
@@ -36,7 +38,19 @@
  *   - At shutdown the lanes kill their workers and put their jobs back (compiling -> queued,
  *     running -> waiting_gpu), so the next start runs them again.
  *
- * Not here: Triton candidates. */
+ *   Candidates come in two languages (workcmd.h has the command lines): a CUDA job compiles with
+ *   NVRTC in the CPU lane and is evaluated by the worker alone; a Triton job's CPU step is the
+ *   worker's lint and syntax check (python3, so not sealed), its GPU step the same evaluation
+ *   through the worker's Python harness, both in a sandbox of the python profile with
+ *   --sandbox-memory-python. A job whose request held no code (language "none") is finished in the
+ *   CPU lane with verdict no_code and no worker at all.
+ *
+ *   Every record is finished in one place (finish_record): the ingest JSON of the job's request
+ *   merged in, and when the job has a baseline (the prompt's current code, its own job queued one
+ *   priority above) the comparison with it as it stands then.
+ *
+ * Not here: what the command lines are (workcmd.c), what a run's outcome means (verdict.c), the
+ * baseline comparison (baseline.c). */
 #include "sched.h"
 
 #include <errno.h>
@@ -48,12 +62,14 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "baseline.h"
 #include "isolation.h"
 #include "log.h"
 #include "metrics.h"
 #include "proc.h"
 #include "sha256.h"
 #include "verdict.h"
+#include "workcmd.h"
 
 #define RECORD_MAX (8u << 20)   /* a worker's record (fd 3); the largest real ones are ~100 KiB */
 #define OUT_MAX (1u << 20)      /* its stdout: device printf and the like, kept only to be counted */
@@ -162,84 +178,6 @@ out:
 
 /* ---- one worker run ------------------------------------------------------------------------ */
 
-
-static int opt_int(const cJSON *o, const char *k, int dflt)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? (int)v->valuedouble : dflt;
-}
-
-static int opt_bool(const cJSON *o, const char *k, int dflt)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsBool(v) ? cJSON_IsTrue(v) : dflt;
-}
-
-/* argv of the worker for this job: compile (CPU lane) or eval (GPU lane). Strings live in a. */
-struct args {
-    const char *v[48];
-    int n;
-    char arch[16], dev[16], seed[24], trials[16], budget[24], precision[8];
-};
-
-static void add(struct args *a, const char *s)
-{
-    if (a->n < (int)(sizeof a->v / sizeof a->v[0]) - 1)
-        a->v[a->n++] = s;
-    a->v[a->n] = NULL;
-}
-
-static void build_args(const struct lane *l, const struct store_claim *c, const cJSON *opts, const char *shared,
-                       const char *cand, struct args *a)
-{
-    const struct sched *s = l->s;
-    const char *problem = c->problem[0] && strcmp(c->problem, "inline") ? c->problem : c->spec_json;
-    a->n = 0;
-    add(a, s->cfg->worker);
-    if (l->gpu < 0) {
-        snprintf(a->arch, sizeof a->arch, "sm_%d", s->default_arch);
-        add(a, "compile"), add(a, "--arch"), add(a, a->arch);
-    } else {
-        /* a sandbox sees only its own GPU, which is then device 0 */
-        snprintf(a->dev, sizeof a->dev, "%d", s->iso->sandboxed ? 0 : s->gpus[l->gpu].ordinal);
-        add(a, "eval"), add(a, "--device"), add(a, a->dev);
-        snprintf(a->trials, sizeof a->trials, "%d", opt_int(opts, "trials", 3));
-        add(a, "--trials"), add(a, a->trials);
-        if (!opt_bool(opts, "exact", 1))
-            add(a, "--no-exact");
-        const char *prec = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(opts, "precision"));
-        if (prec && (!strcmp(prec, "tf32") || !strcmp(prec, "fp32") || !strcmp(prec, "exact"))) {
-            snprintf(a->precision, sizeof a->precision, "%s", prec);
-            add(a, "--precision"), add(a, a->precision);
-        }
-        if (!opt_bool(opts, "timing", 1))
-            add(a, "--no-timing");
-        if (!opt_bool(opts, "baselines", 1))
-            add(a, "--no-baselines");
-        snprintf(a->budget, sizeof a->budget, "%d", opt_int(opts, "timing_budget_ms", 2000));
-        add(a, "--budget-ms"), add(a, a->budget);
-        const cJSON *seed = cJSON_GetObjectItemCaseSensitive(opts, "seed");
-        if (cJSON_IsNumber(seed)) {
-            snprintf(a->seed, sizeof a->seed, "%.0f", seed->valuedouble);
-            add(a, "--seed"), add(a, a->seed);
-        }
-    }
-    add(a, "--problem"), add(a, problem);
-    add(a, "--cache"), add(a, shared);
-    add(a, "--candidate-cache"), add(a, cand);
-    add(a, "--record-fd"), add(a, "3");
-    if (s->iso->sandboxed)
-        add(a, "--seal");
-    add(a, "--compact");
-    if (l->gpu >= 0)
-        add(a, "--source");
-    add(a, "-");                /* the source comes on stdin */
-}
-
-
-
-
-
 /* The hex SHA-256 of the candidate's source: the name of its own cache directory. */
 static void source_hash(const struct store_claim *c, char hex[65])
 {
@@ -324,12 +262,24 @@ static int canary(struct lane *l, const char *after)
 }
 
 
+/* The one place a job's record is finished: what was read from its request merged in (the
+ * candidate's form, language and extraction; the prompt), its baseline compared, the isolation and
+ * output stamped (verdict_finish). NULL when out of memory. */
+static char *finish_record(struct sched *s, const struct store_claim *c, const struct verdict_run *v, cJSON *rec,
+                           const struct proc_result *r, const struct isolation_meta *m)
+{
+    if (store_ingest_merge(rec, c->ingest_json) || (c->baseline_id[0] && baseline_add(s->st, c->baseline_id, rec)))
+        return NULL;
+    return verdict_finish(v, rec, r, m);
+}
+
 /* Run the claimed job's worker and record the outcome. */
 static void run_job(struct lane *l, struct store_claim *c)
 {
     struct sched *s = l->s;
     enum store_status from = l->gpu < 0 ? STORE_COMPILING : STORE_RUNNING;
     cJSON *opts = cJSON_Parse(c->options_json);
+    cJSON *ingest = c->ingest_json ? cJSON_Parse(c->ingest_json) : NULL;
     char hash[65], shared[700], cand[800], shared_bind[800], cand_bind[900];
     source_hash(c, hash);
     snprintf(shared, sizeof shared, "%s/shared", s->cfg->cache_dir);
@@ -338,13 +288,18 @@ static void run_job(struct lane *l, struct store_claim *c)
     snprintf(shared_bind, sizeof shared_bind, "%s:" INSIDE_SHARED, shared);
     snprintf(cand_bind, sizeof cand_bind, "%s:" INSIDE_CANDIDATE, cand);
     int boxed = s->iso->sandboxed;
-    struct args a;
-    build_args(l, c, opts, boxed ? INSIDE_SHARED : shared, boxed ? INSIDE_CANDIDATE : cand, &a);
-    cJSON_Delete(opts);
+    struct workcmd w;
+    /* a sandbox sees only its own GPU, which is then device 0 */
+    struct workcmd_ctx x = {.worker = s->cfg->worker, .python = s->cfg->python, .sandboxed = boxed,
+                            .arch = s->default_arch,
+                            .device = l->gpu < 0 ? -1 : boxed ? 0 : s->gpus[l->gpu].ordinal,
+                            .shared = boxed ? INSIDE_SHARED : shared, .cand = boxed ? INSIDE_CANDIDATE : cand};
+    workcmd_build(&x, c, opts, ingest, &w);
     long deadline_s = l->gpu < 0 ? s->cfg->compile_timeout_s : s->cfg->job_timeout_s;
+    size_t memory = w.python ? s->cfg->sandbox_memory_python : s->cfg->sandbox_memory;
     struct isolation_run run = {.slot = (int)(l - s->lanes), .gpu = l->gpu < 0 ? -1 : s->gpus[l->gpu].ordinal,
-                                .wall_ms = deadline_s * 1000};
-    struct verdict_run judged = {.job = c->id, .iso = s->iso, .memory_limit = s->cfg->sandbox_memory,
+                                .wall_ms = deadline_s * 1000, .profile = w.profile, .memory = memory};
+    struct verdict_run judged = {.job = c->id, .iso = s->iso, .memory_limit = memory,
                                  .deadline_s = (double)deadline_s};
     if (l->gpu < 0)
         run.rw[0] = cand_bind;
@@ -357,15 +312,23 @@ static void run_job(struct lane *l, struct store_claim *c)
     char *record = NULL;
     cJSON *rec = NULL;
     int started = 0;
+    if (!strcmp(c->language, "none")) {   /* no code in the response: nothing to run */
+        const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ingest, "no_code"));
+        snprintf(verdict, sizeof verdict, "no_code");
+        rec = verdict_no_code(why ? why : "the candidate holds no code");
+        record = finish_record(s, c, &judged, rec, NULL, NULL);
+        log_info(c->id, "no code: verdict=no_code");
+        goto finish;
+    }
     if (make_dir(cand) || (l->gpu >= 0 && make_dir(shared))) {
         err_set(&e, ERR_IO, "", "cannot create the cache directory: %s", strerror(errno));
-    } else if (run_sandboxed(l, a.v, &run, c->source, c->source_len, &r, &e) == 0)
+    } else if (run_sandboxed(l, w.v, &run, c->source, c->source_len, &r, &e) == 0)
         started = 1;
     if (!started) {
         log_error(c->id, "cannot start the worker: %s", e.msg);
         snprintf(verdict, sizeof verdict, "internal_error");
         rec = verdict_record(verdict, e.msg, NULL);
-        record = verdict_finish(&judged, rec, NULL, NULL);
+        record = finish_record(s, c, &judged, rec, NULL, NULL);
         goto finish;
     }
     metrics_observe(l->gpu < 0 ? "compile_step" : "gpu_step", r.wall_ms / 1000.0);
@@ -376,20 +339,21 @@ static void run_job(struct lane *l, struct store_claim *c)
             store_advance(s->st, c->id, from, l->gpu < 0 ? STORE_QUEUED : STORE_WAITING_GPU, &e);
         log_info(c->id, "worker killed (%s)", atomic_load(&s->stop) ? "shutdown" : "cancelled");
         proc_result_free(&r);
-        return;
+        goto out;
     }
     int have_meta = verdict_outcome(&judged, &r, &meta) == 0;
     rec = verdict_judge(&judged, &r, have_meta ? &meta : NULL, verdict);
-    record = verdict_finish(&judged, rec, &r, have_meta ? &meta : NULL);
     log_info(c->id, "%s step: verdict=%s exit=%d wall_ms=%.0f setup_ms=%.1f", l->gpu < 0 ? "compile" : "gpu",
              verdict, r.exited ? r.code : -r.signal, r.wall_ms, have_meta ? meta.setup_ms : -1.0);
-    proc_result_free(&r);
     if (l->gpu < 0 && !strcmp(c->mode, "full") && !strcmp(verdict, "ok")) {
         /* compiled: on to a GPU lane */
+        proc_result_free(&r);
         if (store_advance(s->st, c->id, from, STORE_WAITING_GPU, &e) < 0)
             log_error(c->id, "store: %s", e.msg);
         goto out;
     }
+    record = finish_record(s, c, &judged, rec, &r, have_meta ? &meta : NULL);
+    proc_result_free(&r);
 finish:
     if (!record) {
         log_error(c->id, "out of memory for the record");
@@ -409,6 +373,8 @@ finish:
     }
 out:
     cJSON_Delete(rec);
+    cJSON_Delete(ingest);
+    cJSON_Delete(opts);
     free(record);
 }
 

@@ -18,8 +18,7 @@
  *   Events are pruned in batches, every min(events_keep, 1000) appends and at open, keeping the
  *   newest events_keep (event ids are dense: AUTOINCREMENT, only the oldest are ever deleted).
  *
- *   The schema is a list of migrations applied above PRAGMA user_version, each in its own
- *   transaction; a later change appends to the list and never edits an applied entry. */
+ *   The schema and its migrations are in store_schema.c. */
 #include "store_int.h"
 
 #include <errno.h>
@@ -32,32 +31,6 @@ _Static_assert(STORE_QUEUED == 0 && STORE_COMPILING == 1 && STORE_WAITING_GPU ==
                STORE_RUNNING == 3 && STORE_DONE == 4 && STORE_CANCELLED == 5,
                "the SQL below writes statuses as numbers");
 
-static const char *const migrations[] = {
-    /* 1: the initial schema */
-    "CREATE TABLE sources(sha256 TEXT PRIMARY KEY, bytes INTEGER NOT NULL, body BLOB NOT NULL);"
-    "CREATE TABLE batches(id TEXT PRIMARY KEY, label TEXT, created REAL NOT NULL,"
-    " total INTEGER NOT NULL);"
-    "CREATE TABLE jobs(seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
-    " batch_id TEXT REFERENCES batches(id), batch_index INTEGER, problem TEXT NOT NULL,"
-    " spec TEXT NOT NULL, source_sha256 TEXT NOT NULL REFERENCES sources(sha256),"
-    " language TEXT NOT NULL, options TEXT NOT NULL, mode TEXT NOT NULL, cache_key TEXT NOT NULL,"
-    " priority INTEGER NOT NULL, status INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
-    " runs INTEGER NOT NULL DEFAULT 0, gpu INTEGER, verdict TEXT, cached_from TEXT, result TEXT,"
-    " created REAL NOT NULL, started REAL, finished REAL, fin_seq INTEGER);"
-    "CREATE INDEX jobs_queue ON jobs(status, priority DESC, seq);"
-    "CREATE INDEX jobs_cache ON jobs(cache_key, seq) WHERE status = 4;"
-    "CREATE INDEX jobs_verdict ON jobs(verdict, seq) WHERE status = 4;"
-    "CREATE INDEX jobs_batch_fin ON jobs(batch_id, fin_seq) WHERE batch_id IS NOT NULL;"
-    "CREATE INDEX jobs_batch_status ON jobs(batch_id, status) WHERE batch_id IS NOT NULL;"
-    "CREATE TABLE events(id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, type TEXT NOT NULL,"
-    " job_id TEXT, batch_id TEXT, status TEXT NOT NULL, verdict TEXT);"
-    "CREATE INDEX events_job ON events(job_id) WHERE job_id IS NOT NULL;"
-    "CREATE INDEX events_batch ON events(batch_id) WHERE batch_id IS NOT NULL;"
-    "CREATE TABLE counters(id INTEGER PRIMARY KEY CHECK (id = 1), fin_seq INTEGER NOT NULL);"
-    "INSERT INTO counters VALUES (1, 0);",
-};
-#define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
-
 static const char *const sql[ST_N] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
@@ -68,16 +41,23 @@ static const char *const sql[ST_N] = {
     [ST_FIN_SEQ] = "UPDATE counters SET fin_seq = fin_seq + 1 RETURNING fin_seq",
     [ST_BATCH_OPEN] = "SELECT EXISTS (SELECT 1 FROM jobs WHERE batch_id = ?1 AND status < 4)",
     [ST_SOURCE_PUT] = "INSERT OR IGNORE INTO sources(sha256, bytes, body) VALUES (?1, ?2, ?3)",
-    [ST_CACHE] = "SELECT id, verdict, result FROM jobs WHERE cache_key = ?1 AND status = 4"
+    [ST_CACHE] = "SELECT id, verdict, result, baseline_id FROM jobs WHERE cache_key = ?1 AND status = 4"
                  " AND cached_from IS NULL AND verdict NOT IN ('internal_error', 'no_device')"
                  " ORDER BY seq DESC LIMIT 1",
+    /* an evaluation of the same code to compare with: finished (as the cache would answer), else
+     * still under way (each side by its own partial index) */
+    [ST_BASELINE] = "SELECT id FROM (SELECT id FROM jobs WHERE cache_key = ?1 AND status = 4"
+                    " AND cached_from IS NULL AND verdict NOT IN ('internal_error', 'no_device')"
+                    " ORDER BY seq DESC LIMIT 1) UNION ALL SELECT id FROM (SELECT id FROM jobs"
+                    " WHERE cache_key = ?1 AND status < 4 ORDER BY seq DESC LIMIT 1) LIMIT 1",
     [ST_JOB_PUT] = "INSERT INTO jobs(id, batch_id, batch_index, problem, spec, source_sha256, language,"
                    " options, mode, cache_key, priority, status, verdict, cached_from, result, created,"
-                   " started, finished, fin_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-                   " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                   " started, finished, fin_seq, ingest, baseline_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+                   " ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
     [ST_BATCH_PUT] = "INSERT INTO batches(id, label, created, total) VALUES (?1, ?2, ?3, ?4)",
     [ST_PICK] = "SELECT seq, id, batch_id, spec, options, mode, attempts, created, source_sha256,"
-                " runs, problem FROM jobs WHERE status = ?1 ORDER BY priority DESC, seq LIMIT 1",
+                " runs, problem, language, ingest, baseline_id FROM jobs WHERE status = ?1"
+                " ORDER BY priority DESC, seq LIMIT 1",
     [ST_SOURCE] = "SELECT body FROM sources WHERE sha256 = ?1",
     [ST_CLAIM] = "UPDATE jobs SET status = ?2, attempts = attempts + ?5, runs = runs + (?2 = 3),"
                  " gpu = coalesce(?3, gpu),"
@@ -157,7 +137,7 @@ int store_run(struct store *s, sqlite3_stmt *st, struct err *e)
     return 0;
 }
 
-static int exec(struct store *s, const char *text, struct err *e)
+int store_exec(struct store *s, const char *text, struct err *e)
 {
     if (sqlite3_exec(s->db, text, NULL, NULL, NULL) != SQLITE_OK)
         return store_dberr(s, e, "exec");
@@ -319,8 +299,7 @@ int store_cancel_row(struct store *s, const char *id, const char *batch, double 
 
 /* ---- opening --------------------------------------------------------------------------------- */
 
-/* The one number a query answers. */
-static int number(struct store *s, const char *query, long *v, struct err *e)
+int store_number(struct store *s, const char *query, long *v, struct err *e)
 {
     sqlite3_stmt *st = NULL;
     int rc = 0;
@@ -348,34 +327,12 @@ static int configure(struct store *s, int sync_full, struct err *e)
                      mode ? (const char *)mode : "?");
         goto out;
     }
-    rc = exec(s, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", e);
+    rc = store_exec(s, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", e);
     if (!rc)
-        rc = exec(s, "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000", e);
+        rc = store_exec(s, "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000", e);
 out:
     sqlite3_finalize(st);
     return rc;
-}
-
-static int migrate(struct store *s, struct err *e)
-{
-    long v = 0;
-    int rc = number(s, "PRAGMA user_version", &v, e);
-    if (rc)
-        return rc;
-    if (v > NMIGRATIONS)
-        return err_set(e, ERR_UNSUPPORTED, "path",
-                       "store: the database has schema version %ld; this build knows up to %d", v,
-                       NMIGRATIONS);
-    for (; v < NMIGRATIONS; v++) {
-        char bump_sql[64];
-        snprintf(bump_sql, sizeof bump_sql, "PRAGMA user_version = %ld", v + 1);
-        if ((rc = exec(s, "BEGIN IMMEDIATE", e)) || (rc = exec(s, migrations[v], e)) ||
-            (rc = exec(s, bump_sql, e)) || (rc = exec(s, "COMMIT", e))) {
-            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-            return rc;
-        }
-    }
-    return 0;
 }
 
 int store_open(const struct store_opts *o, struct store **out, struct err *e)
@@ -407,8 +364,8 @@ int store_open(const struct store_opts *o, struct store **out, struct err *e)
                      s->db ? sqlite3_errmsg(s->db) : "out of memory");
         goto out;
     }
-    if ((rc = configure(s, o->sync_full, e)) || (rc = migrate(s, e)) ||
-        (rc = number(s, "SELECT count(*) FROM jobs WHERE status < 4", &s->unfinished, e)))
+    if ((rc = configure(s, o->sync_full, e)) || (rc = store_schema_migrate(s, e)) ||
+        (rc = store_number(s, "SELECT count(*) FROM jobs WHERE status < 4", &s->unfinished, e)))
         goto out;
     for (int k = 0; k < ST_N; k++)
         if (sqlite3_prepare_v3(s->db, sql[k], -1, SQLITE_PREPARE_PERSISTENT, &s->st[k], NULL)) {
@@ -442,7 +399,7 @@ int store_schema_version(struct store *s)
 {
     long v = -1;
     store_lock(s);
-    number(s, "PRAGMA user_version", &v, NULL);
+    store_number(s, "PRAGMA user_version", &v, NULL);
     store_end(s);
     return (int)v;
 }

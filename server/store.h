@@ -55,20 +55,29 @@ int store_recover(struct store *s, int *requeued, int *failed, struct err *e);
 struct store_newjob {
     const char *problem;        /* registry id, or "inline" */
     const char *spec_json;      /* the resolved spec, canonical JSON */
-    const char *source;         /* the candidate source, source_len bytes (stored once by hash) */
+    const char *source;         /* the code that runs, source_len bytes (stored once by hash); ""
+                                   when the candidate held none (language "none") */
     size_t source_len;
     const char *source_sha256;  /* 64 hex */
-    const char *language;       /* "cuda" */
+    const char *language;       /* "cuda", "triton" or "none" (no code found: finished as no_code) */
     const char *options_json;   /* canonical options, as given to the scheduler */
     const char *mode;           /* "full" or "check" */
     const char *cache_key;      /* 64 hex: what makes two requests the same evaluation */
     int priority;               /* higher runs first */
     int force;                  /* 1: do not answer from the cache */
+    const char *ingest_json;    /* what was read from the request (the candidate's form, language,
+                                   extraction; the parsed prompt), JSON; NULL: none */
+    const struct store_newjob *baseline;   /* an evaluation to compare with (the prompt's current
+                                   code); NULL: none. It has no baseline itself. */
 };
 
 /* Insert one job; durable when this returns 0. Unless force, a finished job with the same
  * cache_key (and a verdict other than internal_error / no_device) answers it: the new job is
  * created done at once with that job's result, cached_from naming it, and *cached is 1.
+ * With a baseline, the same transaction first finds an evaluation of it (one with its cache key
+ * that is still under way, or finished with a verdict the cache would answer from; not with force)
+ * or inserts it (never from the cache: its result must be its own), and records its id as the
+ * job's baseline_id; a job answered from the cache keeps the baseline_id of the job it copies.
  * id gets "ev_" + 20 hex. ERR_LIMIT when the queue already holds max_queue unfinished jobs. */
 int store_job_insert(struct store *s, const struct store_newjob *j, char id[32], int *cached,
                      struct err *e);
@@ -79,6 +88,12 @@ int store_job_insert(struct store *s, const struct store_newjob *j, char id[32],
 int store_batch_insert(struct store *s, const struct store_newjob *jobs, size_t n, const char *label,
                        char batch_id[32], size_t *cached_n, struct err *e);
 
+/* The record of a finished job gets what its ingest JSON (store_newjob.ingest_json) says: the
+ * members of its "candidate" merged into rec's "candidate" (created when absent; the worker's own
+ * members of the same name are replaced), and "prompt" (null without one). Nothing for a NULL
+ * ingest (a job of schema 1). 0, or -1 when out of memory. */
+int store_ingest_merge(cJSON *rec, const char *ingest_json);
+
 /* ---- the scheduler's side ------------------------------------------------------------------ */
 
 struct store_claim {
@@ -86,8 +101,11 @@ struct store_claim {
     char batch_id[32];          /* "" when none */
     char problem[64];           /* the registry id, or "inline" */
     char *spec_json, *source, *options_json;   /* owned: store_claim_free */
+    char *ingest_json;          /* owned; NULL when the job has none */
     size_t source_len;
     char mode[8];
+    char language[8];           /* "cuda", "triton" or "none" */
+    char baseline_id[32];       /* "" when none */
     int attempts;               /* including this one */
     double created;             /* unix seconds */
 };

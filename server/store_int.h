@@ -12,7 +12,7 @@
 /* The statements prepared once at open and reused (reset and unbound on each use). */
 enum store_stmt {
     ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_EVENT, ST_PRUNE, ST_FIN_SEQ, ST_BATCH_OPEN,
-    ST_SOURCE_PUT, ST_CACHE, ST_JOB_PUT, ST_BATCH_PUT, ST_PICK, ST_SOURCE, ST_CLAIM, ST_MOVE, ST_FINISH,
+    ST_SOURCE_PUT, ST_CACHE, ST_BASELINE, ST_JOB_PUT, ST_BATCH_PUT, ST_PICK, ST_SOURCE, ST_CLAIM, ST_MOVE, ST_FINISH,
     ST_CANCEL, ST_STATUS, ST_GET, ST_N
 };
 
@@ -34,8 +34,15 @@ struct store {
 #define STORE_JOB_COLS                                                                            \
     "j.id, j.status, j.verdict, j.problem, j.spec, j.mode, j.language, j.source_sha256, s.bytes, " \
     "j.options, j.priority, j.batch_id, j.batch_index, j.attempts, j.gpu, j.cached_from, "         \
-    "j.created, j.started, j.finished, j.seq, j.result"
+    "j.created, j.started, j.finished, j.seq, j.result, j.baseline_id"
 #define STORE_JOB_FROM " FROM jobs j CROSS JOIN sources s ON s.sha256 = j.source_sha256"
+
+/* Bring the schema up to this build's version (store_schema.c); at open, before the statements
+ * are prepared. ERR_UNSUPPORTED for a database newer than this build. */
+int store_schema_migrate(struct store *s, struct err *e);
+/* Run text (one or more statements, no rows); the one number a query answers. */
+int store_exec(struct store *s, const char *text, struct err *e);
+int store_number(struct store *s, const char *query, long *v, struct err *e);
 
 double store_now(void);                          /* unix seconds, CLOCK_REALTIME */
 const char *store_nz(const char *str);          /* NULL for NULL or "" */

@@ -19,7 +19,7 @@
 enum job_col {
     C_ID, C_STATUS, C_VERDICT, C_PROBLEM, C_SPEC, C_MODE, C_LANGUAGE, C_SHA, C_BYTES, C_OPTIONS,
     C_PRIORITY, C_BATCH, C_INDEX, C_ATTEMPTS, C_GPU, C_CACHED_FROM, C_CREATED, C_STARTED,
-    C_FINISHED, C_SEQ, C_RESULT
+    C_FINISHED, C_SEQ, C_RESULT, C_BASELINE
 };
 
 /* ---- building JSON from columns: each maker returns NULL only when out of memory -------------- */
@@ -124,6 +124,7 @@ static cJSON *job_json(sqlite3_stmt *st, int with_result)
     bad |= put(o, "gpu", number(st, C_GPU));
     bad |= put(o, "cached", cJSON_CreateBool(!isnull(st, C_CACHED_FROM)));
     bad |= put(o, "cached_from", text(st, C_CACHED_FROM));
+    bad |= put(o, "baseline_id", text(st, C_BASELINE));
     bad |= put(o, "created", time_col(st, C_CREATED));
     bad |= put(o, "started", time_col(st, C_STARTED));
     bad |= put(o, "finished", time_col(st, C_FINISHED));

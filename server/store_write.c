@@ -1,5 +1,5 @@
 /* store_write.c — every change of state of the store (see store.h): submitting, claiming,
- * advancing, finishing, cancelling, recovering.
+ * advancing, finishing, cancelling (recovering after a restart: store_recover.c).
  *
  * DESIGN
  *   Each exported function is one BEGIN IMMEDIATE ... COMMIT under s->mu holding the row changes
@@ -47,73 +47,6 @@ static int unfinished(enum store_status st)
     return st >= STORE_QUEUED && st < STORE_DONE;
 }
 
-/* ---- recovery -------------------------------------------------------------------------------- */
-
-struct stuck {
-    char id[32];
-    int status, attempts;
-};
-
-int store_recover(struct store *s, int *requeued, int *failed, struct err *e)
-{
-    sqlite3_stmt *st = NULL;
-    struct stuck *v = NULL;
-    size_t n = 0, cap = 0;
-    int nreq = 0, nfail = 0, rc;
-    double now = store_now();
-    store_lock(s);
-    if ((rc = store_begin(s, e)))
-        goto out;
-    if (sqlite3_prepare_v2(s->db, "SELECT id, status, attempts FROM jobs WHERE status IN (1, 3)"
-                           " ORDER BY seq", -1, &st, NULL) != SQLITE_OK) {
-        rc = store_dberr(s, e, "recover");
-        goto out;
-    }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            struct stuck *nv = realloc(v, (cap = cap ? 2 * cap : 64) * sizeof *v);
-            if (!nv) {
-                rc = err_set(e, ERR_NOMEM, "", "store: out of memory");
-                goto out;
-            }
-            v = nv;
-        }
-        store_copy_col(st, 0, v[n].id, sizeof v[n].id);
-        v[n].status = sqlite3_column_int(st, 1);
-        v[n++].attempts = sqlite3_column_int(st, 2);
-    }
-    if (rc != SQLITE_DONE) {
-        rc = store_dberr(s, e, "recover");
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (v[i].attempts >= s->max_attempts) {
-            char result[256];
-            snprintf(result, sizeof result, "{\"schema\":\"kgrade.result/1\",\"verdict\":"
-                     "\"internal_error\",\"error\":{\"stage\":\"worker\",\"message\":\"the job did "
-                     "not finish after %d attempts (the daemon stopped while it ran)\"}}",
-                     v[i].attempts);
-            rc = store_finish_row(s, v[i].id, v[i].status, "internal_error", result, now, e);
-            nfail++;
-        } else {
-            rc = store_move(s, v[i].id, v[i].status, v[i].status - 1, now, e);
-            nreq++;
-        }
-        if (rc < 0)
-            goto out;
-    }
-    rc = store_commit(s, n > 0, e);
-out:
-    sqlite3_finalize(st);
-    store_end(s);
-    free(v);
-    if (requeued)
-        *requeued = rc ? 0 : nreq;
-    if (failed)
-        *failed = rc ? 0 : nfail;
-    return rc;
-}
-
 /* ---- submitting ------------------------------------------------------------------------------ */
 
 static int check_newjob(const struct store_newjob *j, struct err *e)
@@ -125,16 +58,59 @@ static int check_newjob(const struct store_newjob *j, struct err *e)
     return f ? err_set(e, ERR_INVALID, f, "store: the job has no %s", f) : 0;
 }
 
+static int insert_job(struct store *s, const struct store_newjob *j, const char *batch, long index,
+                      double now, char id[32], int *cached, struct err *e);
+
+/* The evaluation of baseline b to link a job to: one with its cache key, finished (as the cache
+ * would answer) or under way, else a new job of its own (queued, never answered from the cache:
+ * the search above already looked there). Its id into id. */
+static int baseline_link(struct store *s, const struct store_newjob *b, double now, char id[32],
+                         struct err *e)
+{
+    if (!b->force) {
+        sqlite3_stmt *st = store_stmt(s, ST_BASELINE);
+        sqlite3_bind_text(st, 1, b->cache_key, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            store_copy_col(st, 0, id, 32);
+            sqlite3_reset(st);
+            return 0;
+        }
+        if (rc != SQLITE_DONE)
+            return store_dberr(s, e, "baseline");
+        sqlite3_reset(st);
+    }
+    struct store_newjob own = *b;
+    own.force = 1;
+    own.baseline = NULL;
+    int cached;
+    return insert_job(s, &own, NULL, 0, now, id, &cached, e);
+}
+
 /* Insert j (alone when batch is NULL, else at index of batch), answered from the cache unless
- * forced. Its event: "queued" or "done" alone; in a batch only "done" (the batch event stands for
- * the insertions). */
+ * forced, else with its baseline linked. Its event: "queued" or "done" alone; in a batch only
+ * "done" (the batch event stands for the insertions). */
 static int insert_job(struct store *s, const struct store_newjob *j, const char *batch, long index,
                       double now, char id[32], int *cached, struct err *e)
 {
-    char from[32] = "", verdict[64] = "";
+    char from[32] = "", verdict[64] = "", base[32] = "";
+    sqlite3_stmt *hit = NULL;
     int rc;
     *cached = 0;
     if ((rc = check_newjob(j, e)) || (rc = new_id("ev_", id, e)))
+        return rc;
+    if (!j->force) {   /* the row stays current until the job is put: its values are bound from it */
+        hit = store_stmt(s, ST_CACHE);
+        sqlite3_bind_text(hit, 1, j->cache_key, -1, SQLITE_STATIC);
+        if ((rc = sqlite3_step(hit)) == SQLITE_ROW) {
+            *cached = 1;
+            store_copy_col(hit, 0, from, sizeof from);
+            store_copy_col(hit, 1, verdict, sizeof verdict);
+        } else if (rc != SQLITE_DONE) {
+            return store_dberr(s, e, "cache");
+        }
+    }
+    if (!*cached && j->baseline && (rc = baseline_link(s, j->baseline, now, base, e)))
         return rc;
     sqlite3_stmt *st = store_stmt(s, ST_SOURCE_PUT);
     sqlite3_bind_text(st, 1, j->source_sha256, -1, SQLITE_STATIC);
@@ -153,19 +129,8 @@ static int insert_job(struct store *s, const struct store_newjob *j, const char 
     sqlite3_bind_int(put, 11, j->priority);
     sqlite3_bind_int(put, 12, STORE_QUEUED);
     sqlite3_bind_double(put, 16, now);
-    if (!j->force) {
-        st = store_stmt(s, ST_CACHE);
-        sqlite3_bind_text(st, 1, j->cache_key, -1, SQLITE_STATIC);
-        if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            *cached = 1;
-            store_copy_col(st, 0, from, sizeof from);
-            store_copy_col(st, 1, verdict, sizeof verdict);
-            sqlite3_bind_value(put, 15, sqlite3_column_value(st, 2));   /* a copy of the result */
-        } else if (rc != SQLITE_DONE) {
-            return store_dberr(s, e, "cache");
-        }
-        sqlite3_reset(st);
-    }
+    sqlite3_bind_text(put, 20, j->ingest_json, -1, SQLITE_STATIC);
+    sqlite3_bind_text(put, 21, store_nz(base), -1, SQLITE_STATIC);
     if (*cached) {
         int64_t fs = 0;
         if ((rc = store_fin_seq(s, &fs, e)))
@@ -173,10 +138,14 @@ static int insert_job(struct store *s, const struct store_newjob *j, const char 
         sqlite3_bind_int(put, 12, STORE_DONE);
         sqlite3_bind_text(put, 13, verdict, -1, SQLITE_STATIC);
         sqlite3_bind_text(put, 14, from, -1, SQLITE_STATIC);
+        sqlite3_bind_value(put, 15, sqlite3_column_value(hit, 2));   /* a copy of the result */
+        sqlite3_bind_value(put, 21, sqlite3_column_value(hit, 3));   /* and of its baseline */
         sqlite3_bind_double(put, 17, now);
         sqlite3_bind_double(put, 18, now);
         sqlite3_bind_int64(put, 19, fs);
     }
+    if (hit)
+        sqlite3_reset(hit);
     if ((rc = store_run(s, put, e)))
         return rc;
     s->delta += !*cached;
@@ -262,6 +231,7 @@ void store_claim_free(struct store_claim *c)
     free(c->spec_json);
     free(c->source);
     free(c->options_json);
+    free(c->ingest_json);
     memset(c, 0, sizeof *c);
 }
 
@@ -306,6 +276,10 @@ int store_claim(struct store *s, enum store_status from, enum store_status to, i
     c->options_json = dup_col(st, 4, NULL);
     store_copy_col(st, 5, c->mode, sizeof c->mode);
     store_copy_col(st, 10, c->problem, sizeof c->problem);
+    store_copy_col(st, 11, c->language, sizeof c->language);
+    int no_ingest = sqlite3_column_type(st, 12) == SQLITE_NULL;
+    c->ingest_json = no_ingest ? NULL : dup_col(st, 12, NULL);
+    store_copy_col(st, 13, c->baseline_id, sizeof c->baseline_id);
     /* an attempt is a run started (docs/api.md): every claim from queued, and a claim into running
      * of a job that was running before (its run was cut short by a restart); so a full-mode job's
      * first GPU claim continues the attempt its compile claim began */
@@ -320,7 +294,7 @@ int store_claim(struct store *s, enum store_status from, enum store_status to, i
         goto out;
     }
     c->source = dup_col(st, 0, &c->source_len);
-    if (!c->spec_json || !c->options_json || !c->source) {
+    if (!c->spec_json || !c->options_json || !c->source || (!no_ingest && !c->ingest_json)) {
         rc = err_set(e, ERR_NOMEM, "", "store: out of memory");
         goto out;
     }

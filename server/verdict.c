@@ -52,6 +52,16 @@ cJSON *verdict_record(const char *verdict, const char *msg, const struct proc_re
     return j;
 }
 
+cJSON *verdict_no_code(const char *msg)
+{
+    cJSON *j = verdict_record("no_code", msg, NULL);
+    cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
+    cJSON *stage = cJSON_CreateString("ingest");
+    if (!err || !stage || !cJSON_ReplaceItemInObjectCaseSensitive(err, "stage", stage))
+        cJSON_Delete(stage);
+    return j;
+}
+
 int verdict_outcome(const struct verdict_run *v, const struct proc_result *r, struct isolation_meta *m)
 {
     struct err e;

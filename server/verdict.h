@@ -36,12 +36,19 @@ cJSON *verdict_judge(const struct verdict_run *v, const struct proc_result *r, c
  * "stderr"?}} with the tail of r's stderr when r is given. Caller deletes. */
 cJSON *verdict_record(const char *verdict, const char *msg, const struct proc_result *r);
 
+/* The record of a candidate whose request held no code: verdict no_code, error {"stage": "ingest",
+ * "message": msg} (what the response held instead). Caller deletes. */
+cJSON *verdict_no_code(const char *msg);
+
 /* The text stored for rec: with "isolation" (replacing any the worker wrote; m may be NULL) and,
  * when r wrote to stdout or stderr, "output"; valid UTF-8. Owned, or NULL when out of memory. */
 char *verdict_finish(const struct verdict_run *v, cJSON *rec, const struct proc_result *r,
                      const struct isolation_meta *m);
 
-/* 1 for the verdicts after which a GPU may be left broken (the canary runs before the next job). */
+/* 1 for the verdicts after which a GPU may be left broken (the canary runs before the next job):
+ * timeout, runtime_error, sandbox_violation, memory_limit, internal_error. A candidate's failure
+ * found before or around its kernels (syntax_error, lint_rejected, import_error, init_error,
+ * output_mismatch, wrong_answer, ...) is not one. */
 int verdict_is_fault(const char *v);
 
 #endif

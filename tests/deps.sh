@@ -2,8 +2,9 @@
 # Install what kgrade builds against on Debian/Ubuntu (the CUDA toolkit itself must already be
 # installed: NVRTC, CUPTI and the driver API headers come from it). Idempotent; uses sudo when not root.
 set -euo pipefail
-# libcurl4-openssl-dev: the HTTP tests' client only (kgraded never links curl).
-pkgs="cmake gcc make pkg-config binutils libcjson-dev libmicrohttpd-dev libsqlite3-dev libseccomp-dev libcurl4-openssl-dev curl"
+# libcurl4-openssl-dev: the HTTP tests' client only (kgraded never links curl). python3: the worker's
+# Triton check (lint and syntax, no torch needed) and the HTTP tests' JSON checks.
+pkgs="cmake gcc make pkg-config binutils libcjson-dev libmicrohttpd-dev libsqlite3-dev libseccomp-dev libcurl4-openssl-dev curl python3"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=""

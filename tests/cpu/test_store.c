@@ -185,8 +185,8 @@ static void test_isotime(void)
 static void test_open_reopen(void)
 {
     struct store *s = open_db("reopen.db", 100, 1000, 3);
-    CHECK_INT(store_schema_version(s), 1);
-    CHECK_INT(query("PRAGMA user_version"), 1);
+    CHECK_INT(store_schema_version(s), 2);
+    CHECK_INT(query("PRAGMA user_version"), 2);
     CHECK(store_sqlite_version() != NULL);
     char id[32];
     insert(s, "k1", 5, id);
@@ -194,7 +194,7 @@ static void test_open_reopen(void)
     store_close(NULL);
 
     s = open_db("reopen.db", 100, 1000, 3);
-    CHECK_INT(store_schema_version(s), 1);
+    CHECK_INT(store_schema_version(s), 2);
     CHECK_INT(status_of(s, id), STORE_QUEUED);
     CHECK_INT(query("SELECT count(*) FROM jobs"), 1);
     store_close(s);
@@ -229,7 +229,7 @@ static void test_insert_get(void)
     static const char *const keys[] = {
         "id", "status", "verdict", "problem", "spec", "mode", "language", "source_sha256",
         "source_bytes", "options", "priority", "batch", "batch_index", "attempts", "gpu", "cached",
-        "cached_from", "created", "started", "finished", "queue_ms", "run_ms",
+        "cached_from", "created", "started", "finished", "queue_ms", "run_ms", "baseline_id",
     };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         if (!cJSON_HasObjectItem(o, keys[i]))

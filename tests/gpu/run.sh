@@ -5,7 +5,8 @@
 # KGRADE_REF_BENCH=0 to skip the reference-vs-cuDNN benchmark, KGRADE_EVAL_BENCH=0 to skip the
 # benchmark of kgrade-worker eval (tests/gpu/bench_eval.sh), KGRADE_API=0 to skip kgraded's corpus and
 # benchmark through HTTP (tests/gpu/api.py), KGRADE_SANDBOX=0 to skip the sandbox's GPU threat table
-# (tests/gpu/sandbox.sh).
+# (tests/gpu/sandbox.sh), KGRADE_TRITON=0 to skip the Triton candidates (tests/gpu/triton.py;
+# KGRADE_TRITON_API=" " runs them through the worker only).
 set -uo pipefail
 OUT=${OUT:-$PWD/gpu-out}
 mkdir -p "$OUT"
@@ -39,6 +40,12 @@ if [ "${KGRADE_SANDBOX:-1}" = 1 ]; then
   bash tests/gpu/sandbox.sh build/bin/kgraded build/bin/kgrade-sandbox "$PWD/$BIN" >"$OUT/sandbox.txt" 2>&1
   sandbox_rc=$?
 fi
+triton_rc=skipped
+if [ "${KGRADE_TRITON:-1}" = 1 ]; then
+  OUT=$OUT python3 tests/gpu/triton.py --worker "$PWD/$BIN" ${KGRADE_TRITON_API:---api build/bin/kgraded --seeds --bench} \
+    >"$OUT/triton.txt" 2>&1
+  triton_rc=$?
+fi
 $BIN selfcheck --shapes tests/data/gpu_shapes.txt >"$OUT/selfcheck.json" 2>"$OUT/selfcheck.log"
 self_rc=$?
 bench_rc=skipped
@@ -61,6 +68,7 @@ echo "== corpus (rc $corpus_rc)"; cat "$OUT/corpus.txt"
 echo "== kgraded: corpus and benchmark through HTTP (rc $api_rc)"; cat "$OUT/api.txt" 2>/dev/null
 echo "== sandbox: threats with real candidates, canary, cost (rc $sandbox_rc)"; cat "$OUT/sandbox.txt" 2>/dev/null
 echo "== eval benchmark"; cat "$OUT/bench_eval.txt" 2>/dev/null
+echo "== Triton candidates (rc $triton_rc)"; cat "$OUT/triton.txt" 2>/dev/null
 echo "== bench (rc $bench_rc)"; tail -15 "$OUT/bench.log" 2>/dev/null
 python3 - "$OUT" <<'PY'
 import json, sys, glob, os

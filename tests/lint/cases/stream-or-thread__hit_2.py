@@ -1,0 +1,28 @@
+# expect: stream-or-thread line 8
+# expect: stream-or-thread line 10
+# expect: stream-or-thread line 21
+import torch
+import torch.nn as nn
+import triton
+import triton.language as tl
+from concurrent.futures import ThreadPoolExecutor  # <- stream-or-thread
+import os
+import ctypes  # <- stream-or-thread
+
+
+@triton.jit
+def copy_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    tl.store(y_ptr + offs, tl.load(x_ptr + offs, mask=mask), mask=mask)
+
+
+def spawn():
+    return os.fork()  # <- stream-or-thread
+
+
+class ModelNew(nn.Module):
+    def forward(self, x):
+        y = torch.empty_like(x)
+        copy_kernel[(triton.cdiv(x.numel(), 128),)](x, y, x.numel(), BLOCK=128)
+        return y

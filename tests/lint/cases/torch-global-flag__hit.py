@@ -1,0 +1,26 @@
+# expect: torch-global-flag line 24
+# expect: torch-global-flag line 25
+# expect: torch-global-flag line 26
+import torch
+import torch.nn as nn
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def copy_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    tl.store(y_ptr + offs, tl.load(x_ptr + offs, mask=mask), mask=mask)
+
+
+class ModelNew(nn.Module):
+    def forward(self, x):
+        y = torch.empty_like(x)
+        copy_kernel[(triton.cdiv(x.numel(), 128),)](x, y, x.numel(), BLOCK=128)
+        return y
+
+
+torch.backends.cuda.matmul.allow_tf32 = True  # <- torch-global-flag
+torch.backends.cudnn.allow_tf32 = True  # <- torch-global-flag
+torch.backends.cudnn.deterministic = False  # <- torch-global-flag

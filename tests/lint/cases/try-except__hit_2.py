@@ -1,0 +1,21 @@
+# expect: try-except line 19
+import torch
+import torch.nn as nn
+import triton
+import triton.language as tl
+import contextlib
+
+
+@triton.jit
+def copy_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    tl.store(y_ptr + offs, tl.load(x_ptr + offs, mask=mask), mask=mask)
+
+
+class ModelNew(nn.Module):
+    def forward(self, x):
+        y = x.clone()
+        with contextlib.suppress(RuntimeError):  # <- try-except
+            copy_kernel[(triton.cdiv(x.numel(), 128),)](x, y, x.numel(), BLOCK=128)
+        return y
