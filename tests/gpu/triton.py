@@ -174,6 +174,8 @@ def seeds(d, worker):
             f.write(json.dumps({"seed": seed, "problem": problem, "result": r}) + "\n")
         if not judge("seed", seed, problem, {}, "ok", "r['prompt']['target_gpu'] == '4090'", r, secs):
             continue
+        b = r.get("baseline") or {}
+        print(f"     baseline (the prompt's current code): {json.dumps(b)[:600]}")
         ours = r["timing"]["candidate"]["median"]
         path = os.path.join(out, f"seed_{seed}.py")
         open(path, "w").write(code)
