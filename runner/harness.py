@@ -195,8 +195,11 @@ class Harness:
             raise Failure("import_error", "the candidate defines no ModelNew")
         import_ms = (time.perf_counter() - t0) * 1e3
         try:
-            model = cls(s["c_in"], s["c_out"], (s["kh"], s["kw"]), stride=(s["sh"], s["sw"]),
-                        padding=(s["ph"], s["pw"]), dilation=(s["dh"], s["dw"]), groups=s["g"],
+            # as KernelBench's get_init_inputs: an int where both sides agree, else a pair
+            def arg(a, b):
+                return a if a == b else (a, b)
+            model = cls(s["c_in"], s["c_out"], arg(s["kh"], s["kw"]), stride=arg(s["sh"], s["sw"]),
+                        padding=arg(s["ph"], s["pw"]), dilation=arg(s["dh"], s["dw"]), groups=s["g"],
                         bias=bool(s["bias"]))
             model = model.cuda().eval()
         except Exception as ex:
