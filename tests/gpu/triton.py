@@ -154,8 +154,9 @@ import importlib.util, json, sys, torch, triton
 spec = importlib.util.spec_from_file_location("cand", sys.argv[1]); m = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(m)
 s = json.loads(sys.argv[2])
-model = m.ModelNew(s["c_in"], s["c_out"], tuple(s["kernel"]), stride=tuple(s["stride"]),
-                   padding=tuple(s["padding"]), dilation=tuple(s["dilation"]), groups=s["groups"],
+arg = lambda p: p[0] if p[0] == p[1] else tuple(p)   # as the harness: an int when square
+model = m.ModelNew(s["c_in"], s["c_out"], arg(s["kernel"]), stride=arg(s["stride"]),
+                   padding=arg(s["padding"]), dilation=arg(s["dilation"]), groups=s["groups"],
                    bias=s["bias"]).cuda()
 x = torch.randn(s["n"], s["c_in"], s["h"], s["w"], device="cuda")
 with torch.no_grad():
