@@ -146,6 +146,24 @@ static void on_timeout(void *p, const char *what, double limit_ms)
     _exit(0);
 }
 
+void eval_candidate_json(const struct eval_opts *o, cJSON *rec)
+{
+    cJSON *c = cJSON_AddObjectToObject(rec, "candidate");
+    cJSON_AddStringToObject(c, "language", o->triton ? "triton" : "cuda");
+    if (o->source_name)
+        cJSON_AddStringToObject(c, "file", o->source_name);
+    cJSON_AddNumberToObject(c, "bytes", (double)o->source_len);
+    char hex[65];
+    sha256_hex(o->source, o->source_len, hex);
+    cJSON_AddStringToObject(c, "sha256", hex);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, o->ingest_info)
+        if (!cJSON_GetObjectItemCaseSensitive(c, it->string))
+            cJSON_AddItemToObject(c, it->string, cJSON_Duplicate(it, 1));
+    if (o->prompt)
+        cJSON_AddItemToObject(rec, "prompt", cJSON_Duplicate(o->prompt, 1));
+}
+
 static void record_skeleton(struct ev *v)
 {
     const struct eval_opts *o = v->o;
@@ -158,23 +176,9 @@ static void record_skeleton(struct ev *v)
         cJSON_AddItemToObject(p, "spec", spec_to_json(&o->spec));
         spec_derived_to_json(&o->spec, p);
     }
-    cJSON *c = cJSON_AddObjectToObject(v->rec, "candidate");
-    cJSON_AddStringToObject(c, "language", o->triton ? "triton" : "cuda");
-    if (o->source_name)
-        cJSON_AddStringToObject(c, "file", o->source_name);
-    cJSON_AddNumberToObject(c, "bytes", (double)o->source_len);
+    eval_candidate_json(o, v->rec);
     char hex[65];
-    struct sha256 h;
-    sha256_init(&h);
-    sha256_update(&h, o->source, o->source_len);
-    sha256_final_hex(&h, hex);
-    cJSON_AddStringToObject(c, "sha256", hex);
-    const cJSON *it;
-    cJSON_ArrayForEach(it, o->ingest_info)
-        if (!cJSON_GetObjectItemCaseSensitive(c, it->string))
-            cJSON_AddItemToObject(c, it->string, cJSON_Duplicate(it, 1));
-    if (o->prompt)
-        cJSON_AddItemToObject(v->rec, "prompt", cJSON_Duplicate(o->prompt, 1));
+    sha256_hex(o->source, o->source_len, hex);
     v->stages = cJSON_AddObjectToObject(v->rec, "stages_ms");
     cJSON *prov = cJSON_AddObjectToObject(v->rec, "provenance");
     cJSON_AddStringToObject(prov, "worker_version", KGRADE_VERSION);

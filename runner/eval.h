@@ -70,6 +70,10 @@ struct eval_opts {
 
 void eval_opts_default(struct eval_opts *o);
 
+/* The record's "candidate" (language, file, bytes, sha256, and how the code was found) and
+ * "prompt", added to rec: shared by every record a candidate gets. */
+void eval_candidate_json(const struct eval_opts *o, cJSON *rec);
+
 /* Compile only, for sm_<arch>, with no GPU: the record of eval_run up to the compile stage
  * (verdict ok, compile_error or directive_error; "launches" holds the bound plan when a problem is
  * given). Returns as eval_run. */

@@ -72,21 +72,6 @@ class Harness:
         torch.cuda.synchronize()
         self.launches = []
         self.stream_count = 0
-        # captured before any candidate code runs: identity is checked at the end
-        self.captured = {
-            "torch.cuda.synchronize": torch.cuda.synchronize,
-            "torch.cuda.Event": torch.cuda.Event,
-            "torch.cuda.Event.record": torch.cuda.Event.record,
-            "torch.cuda.Event.elapsed_time": torch.cuda.Event.elapsed_time,
-            "torch.cuda.Event.synchronize": torch.cuda.Event.synchronize,
-            "torch.Tensor.copy_": torch.Tensor.copy_,
-            "torch.Tensor.fill_": torch.Tensor.fill_,
-            "torch.Tensor.zero_": torch.Tensor.zero_,
-            "torch.as_tensor": torch.as_tensor,
-            "torch.empty": torch.empty,
-            "time.perf_counter": time.perf_counter,
-            "json.dumps": json.dumps,
-        }
         # the harness calls its own copies: a patch cannot change what it measures, only be reported
         self.sync = torch.cuda.synchronize
         self.Event = torch.cuda.Event
@@ -104,7 +89,6 @@ class Harness:
                                      "shared_bytes": int(getattr(md, "shared", 0))})
             return orig_lm(kernel, grid, stream, *args)
         CompiledKernel.launch_metadata = launch_metadata
-        self.captured["CompiledKernel.launch_metadata"] = launch_metadata
         self.CompiledKernel = CompiledKernel
         orig_stream = torch.cuda.Stream
 
@@ -115,7 +99,8 @@ class Harness:
                     harness.stream_count += 1
                 return orig_stream.__new__(cls, *a, **k)
         torch.cuda.Stream = CountedStream
-        self.captured["torch.cuda.Stream"] = CountedStream
+        # captured before any candidate code runs (the wrappers above included): checked at the end
+        self.captured = self.identities()
         self.nvml = None
         try:
             nv = ctypes.CDLL("libnvidia-ml.so.1")
@@ -126,6 +111,26 @@ class Harness:
             pass
         self.model = None
         self.flush = None
+
+    def identities(self):
+        """What the names the harness relies on hold now; compared with the capture at the end."""
+        torch = self.torch
+        return {
+            "torch.cuda.synchronize": torch.cuda.synchronize,
+            "torch.cuda.Event": torch.cuda.Event,
+            "torch.cuda.Event.record": torch.cuda.Event.record,
+            "torch.cuda.Event.elapsed_time": torch.cuda.Event.elapsed_time,
+            "torch.cuda.Event.synchronize": torch.cuda.Event.synchronize,
+            "torch.Tensor.copy_": torch.Tensor.copy_,
+            "torch.Tensor.fill_": torch.Tensor.fill_,
+            "torch.Tensor.zero_": torch.Tensor.zero_,
+            "torch.as_tensor": torch.as_tensor,
+            "torch.empty": torch.empty,
+            "time.perf_counter": time.perf_counter,
+            "json.dumps": json.dumps,
+            "CompiledKernel.launch_metadata": self.CompiledKernel.launch_metadata,
+            "torch.cuda.Stream": torch.cuda.Stream,
+        }
 
     # ---- buffers ---------------------------------------------------------------------------
 
@@ -356,23 +361,7 @@ class Harness:
                 "streams_created_total": self.stream_count}
 
     def finish(self, cmd):
-        torch = self.torch
-        now = {
-            "torch.cuda.synchronize": torch.cuda.synchronize,
-            "torch.cuda.Event": torch.cuda.Event,
-            "torch.cuda.Event.record": torch.cuda.Event.record,
-            "torch.cuda.Event.elapsed_time": torch.cuda.Event.elapsed_time,
-            "torch.cuda.Event.synchronize": torch.cuda.Event.synchronize,
-            "torch.Tensor.copy_": torch.Tensor.copy_,
-            "torch.Tensor.fill_": torch.Tensor.fill_,
-            "torch.Tensor.zero_": torch.Tensor.zero_,
-            "torch.as_tensor": torch.as_tensor,
-            "torch.empty": torch.empty,
-            "time.perf_counter": time.perf_counter,
-            "json.dumps": json.dumps,
-            "CompiledKernel.launch_metadata": self.CompiledKernel.launch_metadata,
-            "torch.cuda.Stream": torch.cuda.Stream,
-        }
+        now = self.identities()
         patched = sorted(k for k, v in now.items() if v is not self.captured[k])
         return {"checked": sorted(now), "patched": patched, "streams_created": self.stream_count}
 

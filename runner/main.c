@@ -244,35 +244,6 @@ static bool num_arg(int argc, char **argv, int *i, const char *name, double *v)
     return true;
 }
 
-/* --lint ID=ACTION[,ID=ACTION...] to kglint's policy object {"ID": "ACTION", ...}. */
-static int lint_arg(const char *arg)
-{
-    cJSON *j = cJSON_CreateObject();
-    char buf[512];
-    int rc = 0;
-    snprintf(buf, sizeof buf, "%s", arg);
-    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        char *eq = strchr(tok, '=');
-        if (!eq || eq == tok || (strcmp(eq + 1, "reject") && strcmp(eq + 1, "warn") && strcmp(eq + 1, "off"))) {
-            fprintf(stderr, "kgrade-worker: --lint takes ID=reject|warn|off[,...], not '%s'\n", tok);
-            rc = EXIT_USAGE;
-            break;
-        }
-        *eq = 0;
-        cJSON_AddStringToObject(j, tok, eq + 1);
-    }
-    char *s = cJSON_PrintUnformatted(j);
-    if (!rc && (!s || strlen(s) >= sizeof lint_policy)) {
-        fprintf(stderr, "kgrade-worker: --lint is too long\n");
-        rc = EXIT_USAGE;
-    }
-    if (!rc)
-        snprintf(lint_policy, sizeof lint_policy, "%s", s);
-    free(s);
-    cJSON_Delete(j);
-    return rc;
-}
-
 /* Options shared by eval and compile; returns 1 when argv[*i] was one of them. */
 static int common_arg(int argc, char **argv, int *i, struct eval_opts *o, const char **src, int *rc)
 {
@@ -291,7 +262,7 @@ static int common_arg(int argc, char **argv, int *i, struct eval_opts *o, const 
     else if (!strcmp(argv[*i], "--python") && *i + 1 < argc)
         python_path = argv[++*i];
     else if (!strcmp(argv[*i], "--lint") && *i + 1 < argc)
-        *rc = lint_arg(argv[++*i]);
+        *rc = source_lint_policy(argv[++*i], lint_policy, sizeof lint_policy) ? EXIT_USAGE : 0;
     else if (!strcmp(argv[*i], "--autotune-max") && *i + 1 < argc) {
         double v;
         num_arg(argc, argv, i, "--autotune-max", &v);

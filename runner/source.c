@@ -89,3 +89,31 @@ cJSON *source_no_code_record(const struct ingest *in)
         cJSON_AddItemToObject(r, "prompt", cJSON_Duplicate(in->prompt, 1));
     return r;
 }
+
+int source_lint_policy(const char *arg, char *out, size_t len)
+{
+    cJSON *j = cJSON_CreateObject();
+    char buf[512];
+    int rc = 0;
+    snprintf(buf, sizeof buf, "%s", arg);
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        if (!eq || eq == tok || (strcmp(eq + 1, "reject") && strcmp(eq + 1, "warn") && strcmp(eq + 1, "off"))) {
+            fprintf(stderr, "kgrade-worker: --lint takes ID=reject|warn|off[,...], not '%s'\n", tok);
+            rc = -1;
+            break;
+        }
+        *eq = 0;
+        cJSON_AddStringToObject(j, tok, eq + 1);
+    }
+    char *s = cJSON_PrintUnformatted(j);
+    if (!rc && (!s || strlen(s) >= len)) {
+        fprintf(stderr, "kgrade-worker: --lint is too long\n");
+        rc = -1;
+    }
+    if (!rc)
+        snprintf(out, len, "%s", s);
+    free(s);
+    cJSON_Delete(j);
+    return rc;
+}

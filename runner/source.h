@@ -18,6 +18,10 @@ struct source_args {
  * is not a failure: in->lang is INGEST_NONE. */
 int source_read(const struct source_args *a, struct ingest *in);
 
+/* --lint ID=reject|warn|off[,...] to the static checker's policy, a JSON object, in out (len
+ * bytes). Returns 0, or -1 after saying on stderr what is wrong. */
+int source_lint_policy(const char *arg, char *out, size_t len);
+
 /* The record of a candidate without code: verdict no_code, and what the response held. */
 cJSON *source_no_code_record(const struct ingest *in);
 

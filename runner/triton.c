@@ -16,7 +16,6 @@
 #include "cudrv.h"
 #include "eval.h"
 #include "gpuinput.h"
-#include "sha256.h"
 
 static void fail(struct triton *t, int rc, const char *what, double timeout_ms, const struct err *e)
 {
@@ -368,18 +367,7 @@ int triton_check(const struct eval_opts *o, const char *python, cJSON **record)
         if (cJSON_IsObject(se))
             cJSON_AddNumberToObject(er, "line", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(se, "line")));
     }
-    cJSON *c = cJSON_AddObjectToObject(rec, "candidate");
-    cJSON_AddStringToObject(c, "language", "triton");
-    cJSON_AddNumberToObject(c, "bytes", (double)o->source_len);
-    char hex[65];
-    sha256_hex(o->source, o->source_len, hex);
-    cJSON_AddStringToObject(c, "sha256", hex);
-    const cJSON *it;
-    cJSON_ArrayForEach(it, o->ingest_info)
-        if (!cJSON_GetObjectItemCaseSensitive(c, it->string))
-            cJSON_AddItemToObject(c, it->string, cJSON_Duplicate(it, 1));
-    if (o->prompt)
-        cJSON_AddItemToObject(rec, "prompt", cJSON_Duplicate(o->prompt, 1));
+    eval_candidate_json(o, rec);
     if (lint)
         cJSON_AddItemToObject(rec, "lint", lint);
     clock_gettime(CLOCK_MONOTONIC, &t1);
