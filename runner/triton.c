@@ -210,7 +210,8 @@ static int sample(struct triton *t, const char *x, double *ms, double *mhz, stru
     /* The region ends at the device-wide synchronisation, less its tail when nothing was left to
      * wait for: work on other streams counts, and a sample never counts less than its own stream. */
     *ms = fmax(s, dv - t->tail_ms);
-    if (dv - t->tail_ms - s > fmax(0.02, 0.05 * s))
+    /* the flag only: the time above counts such work either way; below 0.1 ms it is sync jitter */
+    if (dv - t->tail_ms - s > fmax(0.1, 0.05 * s))
         t->side_stream_samples++;
     if (mhz)
         *mhz = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(reply, "mhz"));
@@ -262,7 +263,7 @@ int triton_diagnose(struct triton *t, cJSON *rec, struct err *e)
     char m[200];
     if (launches == 0)
         flag(rec, "no_triton_kernel", "forward launched no Triton kernel");
-    else if (share < 0.5) {
+    else if (share < 0.5 && total - tri > 0.1) {   /* below 0.1 ms it is launch gaps, not a library */
         snprintf(m, sizeof m, "Triton kernels took %.0f%% of forward's GPU time; the rest ran in other (library) "
                  "kernels", 100 * share);
         flag(rec, "library_time", m);
