@@ -8,6 +8,7 @@
 #define KGRADE_CUDRV_H
 
 #include <cuda.h>
+#include <cudaProfiler.h>
 
 #include "err.h"
 
@@ -15,7 +16,7 @@
     X(cuInit) X(cuDriverGetVersion) X(cuDeviceGet) X(cuDeviceGetCount) X(cuDeviceGetName)        \
     X(cuDeviceGetAttribute) X(cuDeviceTotalMem) X(cuDeviceGetUuid)                               \
     X(cuDevicePrimaryCtxRetain) X(cuDevicePrimaryCtxRelease) X(cuCtxSetCurrent)                  \
-    X(cuCtxResetPersistingL2Cache) X(cuCtxSetLimit)                          \
+    X(cuCtxResetPersistingL2Cache) X(cuCtxSetLimit) X(cuCtxGetCurrent) X(cuProfilerStart) X(cuProfilerStop)                      \
     X(cuModuleLoadData) X(cuModuleUnload) X(cuModuleGetFunction) X(cuFuncGetAttribute)           \
     X(cuFuncSetAttribute) X(cuFuncGetParamInfo)                                                  \
     X(cuLaunchKernel) X(cuMemAlloc) X(cuMemFree) X(cuMemcpyHtoD) X(cuMemcpyDtoH) X(cuMemcpyDtoD) \

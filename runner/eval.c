@@ -28,6 +28,8 @@
 #include "gtime.h"
 #include "jit.h"
 #include "launch.h"
+#include "metricname.h"
+#include "prof.h"
 #include "timing.h"
 #include "triton.h"
 #include "sha256.h"
@@ -180,6 +182,8 @@ static void record_skeleton(struct ev *v)
     char hex[65];
     sha256_hex(o->source, o->source_len, hex);
     v->stages = cJSON_AddObjectToObject(v->rec, "stages_ms");
+    if (o->prestart_wait_ms > 0)
+        cJSON_AddNumberToObject(v->stages, "prestart_wait_ms", o->prestart_wait_ms);
     cJSON *prov = cJSON_AddObjectToObject(v->rec, "provenance");
     cJSON_AddStringToObject(prov, "worker_version", KGRADE_VERSION);
     cJSON_AddStringToObject(prov, "source_sha256", hex);
@@ -473,8 +477,126 @@ static int stage_timing(struct ev *v)
     return 0;
 }
 
+/* ---- stage: metrics ---- */
+
+/* The candidate's forward as the worker runs it, with its output poisoned before each pass. */
+static int metrics_restore(void *arg, struct err *e)
+{
+    struct ev *v = arg;
+    return correct_poison(&v->env, v->env.st, e);
+}
+
+static int metrics_candidate(void *arg, struct err *e)
+{
+    struct ev *v = arg;
+    int failed, rc = launch_run(&v->ls, v->env.st, 0, "metrics", &failed, e);
+    CU_CHECK(cu.cuStreamSynchronize(v->env.st));
+out:
+    return rc;
+}
+
+static int metrics_reference(void *arg, struct err *e)
+{
+    struct ev *v = arg;
+    const struct gpuinput_tensors *p = &v->env.priv;
+    int rc = gpuref_run(&v->ref, p->x, p->w, p->b, p->y, v->env.st, e);
+    CU_CHECK(cu.cuStreamSynchronize(v->env.st));
+out:
+    return rc;
+}
+
+/* Collect for forward into rec[key] (and, for the candidate, metrics_source and metrics_detail). */
+static void metrics_collect(struct ev *v, const char *const *names, int n, prof_fn restore, prof_fn forward,
+                            const char *key, bool candidate)
+{
+    struct err e;
+    cJSON *m = NULL, *d = NULL;
+    CUcontext ctx = NULL;
+    cu.cuCtxGetCurrent(&ctx);
+    struct prof_request r = {.ctx = ctx, .device = v->o->device, .names = names, .n = n, .restore = restore,
+                             .forward = forward, .arg = v};
+    if (prof_collect(&r, &m, &d, &e)) {
+        m = cJSON_CreateObject();
+        d = cJSON_CreateObject();
+        cJSON_AddStringToObject(d, "source", "unavailable");
+        cJSON_AddStringToObject(d, "reason", e.msg);
+    }
+    cJSON_AddItemToObject(v->rec, key, m);
+    if (!candidate) {
+        cJSON_AddItemToObject(v->rec, "reference_metrics_detail", d);
+        return;
+    }
+    cJSON *src = cJSON_DetachItemFromObjectCaseSensitive(d, "source");
+    cJSON_AddItemToObject(v->rec, "metrics_source", src);
+    cJSON_AddItemToObject(v->rec, "metrics_detail", d);
+}
+
+/* A forward replayed for its counters must leave the output it would leave without them. */
+static void metrics_output_check(struct ev *v)
+{
+    struct err e;
+    struct compare_result cr;
+    cJSON *d = cJSON_GetObjectItemCaseSensitive(v->rec, "metrics_detail");
+    if (!d || cu.cuStreamSynchronize(v->env.st) != CUDA_SUCCESS)
+        return;
+    if (correct_compare(&v->env, v->o->policy, &cr, &e))
+        cJSON_AddStringToObject(d, "output_after", e.msg);
+    else
+        cJSON_AddStringToObject(d, "output_after", cr.pass ? "matches the reference" : "differs from the reference");
+}
+
+/* --metrics external: one forward of the candidate and one of the reference between
+ * cuProfilerStart and cuProfilerStop, for a profiler of one's own (ncu --profile-from-start off). */
+static int stage_profile_window(struct ev *v)
+{
+    struct err er, *e = &er;
+    int rc = 0;
+    stage_begin(v, "metrics");
+    CU_CHECK(cu.cuStreamSynchronize(v->env.st));
+    if (v->o->triton) {
+        if (triton_window(&v->tri, e))
+            return triton_verdict(v);
+    } else {
+        if ((rc = metrics_restore(v, e)))
+            goto out;
+        CU_CHECK(cu.cuStreamSynchronize(v->env.st));
+        CU_CHECK(cu.cuProfilerStart());
+        rc = metrics_candidate(v, e);
+        CU_CHECK(cu.cuProfilerStop());
+        if (rc)
+            goto out;
+    }
+    CU_CHECK(cu.cuProfilerStart());
+    rc = metrics_reference(v, e);
+    CU_CHECK(cu.cuProfilerStop());
+out:
+    cJSON_AddStringToObject(v->rec, "metrics_source", "external");
+    if (rc)
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(v->rec, "metrics_detail"), "reason", e->msg);
+    return 0;
+}
+
+static int stage_metrics(struct ev *v, const char *const *names, int n)
+{
+    stage_begin(v, "metrics");
+    watchdog_arm(120000 + 64 * v->o->launch_timeout_ms, "collecting metrics");
+    if (v->o->triton) {
+        struct err e;
+        if (triton_metrics(&v->tri, names, n, v->rec, &e)) {
+            watchdog_disarm();
+            return triton_verdict(v);
+        }
+    } else
+        metrics_collect(v, names, n, metrics_restore, metrics_candidate, "metrics", true);
+    metrics_output_check(v);
+    metrics_collect(v, names, n, NULL, metrics_reference, "reference_metrics", false);
+    watchdog_disarm();
+    return 0;
+}
+
 static void release(struct ev *v)
 {
+    prof_release();
     triton_free(&v->tri);
     gtime_free(&v->gt);
     struct correct_env *env = &v->env;
@@ -562,6 +684,14 @@ int eval_run(const struct eval_opts *opts, cJSON **record)
         stop = stage_triton_diagnose(&v);
     if (!stop && o.timing)
         stop = stage_timing(&v);
+    static struct metricname_list names;   /* static: 8 KiB of names */
+    names.n = 0;
+    if (!stop && o.metrics && !strcmp(o.metrics, "external"))
+        stop = stage_profile_window(&v);
+    else if (!stop && metricname_parse_list(o.metrics, &names, &e))
+        stop = verdict(&v, "internal_error", e.msg, 0);
+    if (!stop && names.n > 0)
+        stop = stage_metrics(&v, names.names, (int)names.n);
     if (!stop && o.triton)
         stop = stage_triton_finish(&v);
     if (!stop)

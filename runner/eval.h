@@ -12,6 +12,10 @@
  * adds a diagnosis after correctness and an integrity check at the end; its verdicts add
  * syntax_error, lint_rejected, import_error, init_error, output_mismatch and integrity_violation.
  *
+ * After timing (so it never disturbs correctness or timing) the metrics stage collects the
+ * candidate's and the reference's per-kernel metrics (prof.h; in the harness's process for Triton).
+ * It never changes the verdict: a collection that fails says why in metrics_detail.
+ *
  * Verdicts: ok, compile_error, directive_error, runtime_error, wrong_answer, timeout (the worker's
  * own deadline: its watchdog writes the record and ends the process), resource_error (the problem or
  * the workspace does not fit the GPU's memory), no_device, internal_error (our failure). */
@@ -66,6 +70,9 @@ struct eval_opts {
     const cJSON *prompt;             /* the parsed prompt, or NULL */
     const char *lint_policy;
     int autotune_max;
+    double prestart_wait_ms;         /* > 0: a pre-started worker waited this long for its job before
+                                        the evaluation began (stages_ms.prestart_wait_ms, not in total) */
+    const char *metrics;  /* --metrics: comma-separated names, "none", or NULL: the default list */
 };
 
 void eval_opts_default(struct eval_opts *o);

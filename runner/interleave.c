@@ -4,7 +4,10 @@
  * measured close together; rounds of one sample each, in alternating order, spread drift over all
  * of them alike, and pairing the samples of one round removes most of it from the ratio. The
  * stopping rule looks at every implementation, so the noisiest one decides how long we measure,
- * bounded by the budget. */
+ * bounded by the budget. When the noisiest one cannot reach the target within the budget by a wide
+ * margin (a sub-0.1 ms Triton forward whose samples are half the kernel alone and half the
+ * kernel behind Python's launch: docs/triton.md, "Where the time goes"), the rest of the budget
+ * buys little and the rounds stop early (interleave_out_of_reach). */
 #include "interleave.h"
 
 #include <math.h>
@@ -33,16 +36,35 @@ static int kept(const struct interleave_impl *im, int rounds, double *out)
     return k;
 }
 
-static bool converged(const struct interleave_impl *im, int n, int rounds, const struct interleave_opts *o,
-                      double *buf)
+enum { GOING, CONVERGED, OUT_OF_REACH };
+
+/* Where the rounds stand: CONVERGED when every implementation has min_samples kept samples and a
+ * relative standard error within the target, OUT_OF_REACH when one cannot get there within the
+ * budget (interleave_out_of_reach), else GOING. */
+static int standing(const struct interleave_impl *im, int n, int rounds, double elapsed_ms,
+                    const struct interleave_opts *o, double *buf)
 {
+    int converged = 1;
     for (int i = 0; i < n; i++) {
         int k = kept(&im[i], rounds, buf);
         struct stats s;
-        if (k < o->min_samples || stats_compute(buf, k, &s) || s.rse > o->target_rse)
-            return false;
+        if (k < o->min_samples || stats_compute(buf, k, &s)) {
+            converged = 0;
+            continue;
+        }
+        if (interleave_out_of_reach(s.rse, rounds, elapsed_ms, o->budget_ms, o->target_rse))
+            return OUT_OF_REACH;
+        converged &= s.rse <= o->target_rse;
     }
-    return true;
+    return converged ? CONVERGED : GOING;
+}
+
+bool interleave_out_of_reach(double rse, int rounds, double elapsed_ms, double budget_ms, double target_rse)
+{
+    if (rounds < INTERLEAVE_REACH_ROUNDS || budget_ms <= 0 || elapsed_ms < INTERLEAVE_REACH_BUDGET * budget_ms)
+        return false;
+    double at_end = rse * sqrt(elapsed_ms < budget_ms ? elapsed_ms / budget_ms : 1.0);
+    return isfinite(rse) && at_end > INTERLEAVE_REACH_FACTOR * target_rse;
 }
 
 /* One sample of im: its own sampler (which keeps its own deadline), or gtime under the watchdog. */
@@ -108,12 +130,18 @@ int interleave_run(struct gtime *gt, struct interleave_impl *im, int n, const st
             }
         }
         rep->rounds = r + 1;
-        if (converged(im, n, rep->rounds, o, buf)) {
+        double elapsed = now_ms() - t0;
+        int st = standing(im, n, rep->rounds, elapsed, o, buf);
+        if (st == CONVERGED) {
             rep->stopped_by = "converged";
             break;
         }
-        if (now_ms() - t0 > o->budget_ms && rep->rounds >= INTERLEAVE_MIN_ROUNDS) {
+        if (elapsed > o->budget_ms && rep->rounds >= INTERLEAVE_MIN_ROUNDS) {
             rep->stopped_by = "budget";
+            break;
+        }
+        if (st == OUT_OF_REACH) {
+            rep->stopped_by = "out_of_reach";
             break;
         }
     }

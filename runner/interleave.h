@@ -4,8 +4,9 @@
  * other round so no implementation always follows the same neighbour. A sample whose SM clock is
  * below throttle_mhz is dropped and counted. The loop stops when every implementation has at least
  * min_samples kept samples and a relative standard error of at most target_rse ("converged"), when
- * the budget is spent and at least INTERLEAVE_MIN_ROUNDS rounds ran ("budget"), or after
- * max_samples rounds ("max_samples"). Samples are stored
+ * the budget is spent and at least INTERLEAVE_MIN_ROUNDS rounds ran ("budget"), when the target is
+ * out of reach (interleave_out_of_reach: "out_of_reach"), or after max_samples rounds
+ * ("max_samples"). Samples are stored
  * by round, so implementations can be compared pair-wise within a round (interleave_speedup). */
 #ifndef KGRADE_INTERLEAVE_H
 #define KGRADE_INTERLEAVE_H
@@ -18,6 +19,12 @@
 
 /* Rounds taken even past the budget, so that a speedup has an interval (slow candidates). */
 #define INTERLEAVE_MIN_ROUNDS 3
+
+/* The stop for a target out of reach: looked at only after this many rounds and this fraction of
+ * the budget, and taken only when the budget's end would still miss the target by this factor. */
+#define INTERLEAVE_REACH_ROUNDS 100
+#define INTERLEAVE_REACH_BUDGET 0.25
+#define INTERLEAVE_REACH_FACTOR 2.0
 
 struct interleave_impl {
     const char *name;
@@ -47,6 +54,15 @@ struct interleave_report {
     double wall_ms;        /* the rounds */
     int failed;            /* index of the implementation whose sample failed, -1 */
 };
+
+/* 1 when an implementation whose relative standard error is rse after rounds rounds and elapsed_ms
+ * of a budget of budget_ms cannot reach target_rse by the budget's end: at least
+ * INTERLEAVE_REACH_ROUNDS rounds and INTERLEAVE_REACH_BUDGET of the budget spent, and rse, shrinking
+ * as 1/sqrt(samples) at the rate so far (rse * sqrt(elapsed / budget) at the end), still above
+ * INTERLEAVE_REACH_FACTOR * target_rse. Stopping then leaves a standard error at most
+ * sqrt(1 / INTERLEAVE_REACH_BUDGET) = 2 times what the whole budget would have given, and only for
+ * samples so spread that the whole budget would miss the target by more than that factor too. */
+bool interleave_out_of_reach(double rse, int rounds, double elapsed_ms, double budget_ms, double target_rse);
 
 /* Allocates each implementation's arrays (freed by interleave_free). */
 int interleave_run(struct gtime *gt, struct interleave_impl *im, int n, const struct interleave_opts *o,

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -23,7 +24,9 @@
 #include "gpuinput.h"
 #include "gpuref.h"
 #include "jit.h"
+#include "jobin.h"
 #include "kernelbench.h"
+#include "metricname.h"
 #include "registry.h"
 #include "selfcheck.h"
 #include "source.h"
@@ -55,12 +58,20 @@ static const char usage[] =
     "                           reference vs cuDNN strict FP32 and TF32 (default: KernelBench set)\n"
     "  info                     driver, device, NVRTC and cuDNN versions; every device (ordinal,\n"
     "                           name, arch, SMs, memory) as \"devices\"\n"
+    "  metrics-check [--chip NAME | --arch N] NAME...\n"
+    "                           are these metric names known for the chip (default: the GPU's), and\n"
+    "                           how many replay passes do their counters need? No GPU needed with\n"
+    "                           --chip or --arch (docs/metrics.md). JSON {\"chip\", \"passes\", \"names\"};\n"
+    "                           exit 1 with {\"error\", \"unknown\", \"index\"} for a name at fault\n"
     "\n"
     "eval options: --seed N, --trials N (3), --no-exact, --precision tf32|fp32|exact (tf32),\n"
     "  --no-timing, --no-baselines, --budget-ms MS (2000), --min-samples N (10), --max-samples N (10000),\n"
     "  --target-rse F (0.005), --warmup N (2), --throttle F (0.75), --tie-margin F (0.005),\n"
     "  --launch-timeout-ms MS (10000), --compile-timeout-ms MS (60000), --max-workspace-mb MB (1024),\n"
-    "  --log-cap BYTES (65536), --format json|kernelbench, --compact\n"
+    "  --log-cap BYTES (65536), --format json|kernelbench, --compact, --job-stdin (pre-started: the\n"
+    "  harness and the CUDA context start, the worker seals itself, then reads its job on stdin: a line\n"
+    "  with a JSON array of eval's other arguments, then the source until EOF; Triton only),\n"
+    "  --metrics LIST (per-kernel metrics: comma-separated names, or none; default: docs/metrics.md)\n"
     "\n"
     "CANDIDATE (docs/candidates.md): --source FILE|- (code; also a bare FILE for compile), or\n"
     "  --response FILE|- [--prompt FILE] (a model's answer: the code block is extracted), or\n"
@@ -176,6 +187,14 @@ static int cmd_compile_reference(int argc, char **argv, const char *cache)
 }
 
 static bool compact_output, kernelbench_output, seal_requested;
+static bool seal_in_place;                  /* the filter is in place (--seal, done) */
+static struct {                             /* eval --job-stdin: a pre-started worker (eval_job) */
+    bool requested, in_job;                 /* --job-stdin seen; its job is being parsed or run */
+    int device, record_fd;                  /* what it was started with: a job may not change them */
+    const char *python;
+    struct pyharness *py;                   /* the harness started before the job */
+    double wait_ms;                         /* how long it waited for its job */
+} prestart;
 static struct source_args cli_src;          /* the candidate's files (source.h) */
 static const char *python_path;             /* --python */
 static char lint_policy[1024];              /* --lint as kglint's JSON policy */
@@ -297,10 +316,11 @@ static int common_arg(int argc, char **argv, int *i, struct eval_opts *o, const 
 static int seal_now(void)
 {
     struct err e;
-    if (seal_requested && filter_seal(record_fd, &e)) {
+    if (seal_requested && !seal_in_place && filter_seal(record_fd, &e)) {
         fprintf(stderr, "kgrade-worker: --seal: %s\n", e.msg);
         return EXIT_SYSTEM;
     }
+    seal_in_place = seal_in_place || seal_requested;
     seal_requested = false;
     return 0;
 }
@@ -310,7 +330,7 @@ static int seal_now(void)
 static int run_on_source(struct eval_opts *o, const char *src, int arch)
 {
     struct ingest in;
-    struct pyharness py = {.pid = 0, .cmd_fd = -1, .reply_fd = -1};
+    struct pyharness own = {.pid = 0, .cmd_fd = -1, .reply_fd = -1}, *py = prestart.py ? prestart.py : &own;
     cJSON *rec = NULL;
     int rc = 0;
     if (!cli_src.source && !cli_src.response && !cli_src.candidate)
@@ -338,12 +358,13 @@ static int run_on_source(struct eval_opts *o, const char *src, int arch)
         rc = triton_check(o, python_path, &rec);
         goto out;
     }
-    if (o->triton && !arch && pyharness_start(&py, python_path, &e)) {
+    o->prestart_wait_ms = prestart.wait_ms;
+    if (o->triton && !arch && py->pid <= 0 && pyharness_start(py, python_path, &e)) {
         fprintf(stderr, "kgrade-worker: %s\n", e.msg);
         rc = ERR_IO;
         goto out;
     }
-    o->py = &py;
+    o->py = py;
     if ((rc = seal_now()))
         goto done;
     rc = arch > 0 ? eval_compile(o, arch, &rec) : eval_run(o, &rec);
@@ -353,7 +374,7 @@ out:
     rc = rc == 0 ? 0 : rc == ERR_UNSUPPORTED ? EXIT_NOGPU : EXIT_SYSTEM;
 done:
     cJSON_Delete(rec);
-    pyharness_stop(&py);
+    pyharness_stop(py);
     ingest_free(&in);
     return rc;
 }
@@ -406,6 +427,115 @@ static int cmd_compile(int argc, char **argv, const char *cache, int device)
     return run_on_source(&o, src, arch);
 }
 
+/* The global options, which may appear anywhere: taken out of argv[0..*argc), the rest kept in
+ * order at its front (*argc becomes their count). 0; 1 when --help printed the usage; EXIT_USAGE
+ * after saying what is wrong. A pre-started worker's job line is parsed here too. */
+static int global_args(int *argc, char **argv, const char **cache, int *device)
+{
+    int n = 0;
+    for (int i = 0; i < *argc; i++) {
+        if (!strcmp(argv[i], "--cache") && i + 1 < *argc)
+            *cache = argv[++i];
+        else if (!strcmp(argv[i], "--no-cache"))
+            *cache = NULL;
+        else if (!strcmp(argv[i], "--device") && i + 1 < *argc)
+            *device = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--candidate-cache") && i + 1 < *argc)
+            candidate_cache = argv[++i];
+        else if (!strcmp(argv[i], "--record-fd") && i + 1 < *argc) {
+            record_fd = atoi(argv[++i]);
+            if (record_fd < 1 || fcntl(record_fd, F_GETFD) < 0) {
+                fprintf(stderr, "kgrade-worker: --record-fd %s is not an open descriptor\n", argv[i]);
+                return EXIT_USAGE;
+            }
+        } else if (!strcmp(argv[i], "--seal"))
+            seal_requested = true;
+        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            fputs(usage, stdout);
+            return 1;
+        } else
+            argv[n++] = argv[i];
+    }
+    *argc = n;
+    return 0;
+}
+
+/* What a pre-started worker's job asks that the process cannot give it: the device, the record's
+ * descriptor and the interpreter are those it started with, and it runs Triton only. NULL: none. */
+static const char *job_mismatch(int device)
+{
+    const char *py = python_path ? python_path : "python3", *py0 = prestart.python ? prestart.python : "python3";
+    return prestart.requested ? "the job line holds --job-stdin"
+           : device != prestart.device ? "the job's --device is not the one the worker started with"
+           : record_fd != prestart.record_fd ? "the job's --record-fd is not the one the worker started with"
+           : strcmp(py, py0) ? "the job's --python is not the interpreter the harness started with"
+           : !cli_src.language || strcmp(cli_src.language, "triton") ? "--job-stdin evaluates Triton candidates "
+                                                                       "only (--language triton)"
+           : NULL;
+}
+
+static int cmd_eval(int argc, char **argv, const char *cache, int device);
+
+/* eval --job-stdin: a pre-started worker (docs/daemon.md, "Pre-started workers"). The harness and
+ * the CUDA context start now and the process seals itself; then it waits for its job on stdin: one
+ * line, a JSON array of eval's arguments (jobin.h), parsed by the command line's own parsers
+ * (global_args, then cmd_eval), then the source until EOF. The evaluation, its stages and its
+ * watchdog start when the job is there; stages_ms.prestart_wait_ms says how long it waited. */
+static int eval_job(const char *cache, int device)
+{
+    struct pyharness py = {.pid = 0, .cmd_fd = -1, .reply_fd = -1};
+    struct jobin j = {0};
+    struct err e;
+    struct timespec t0, t1;
+    CUdevice dev;
+    CUcontext ctx;
+    bool have_ctx = false;
+    int rc = 0, n;
+    prestart.device = device;
+    prestart.record_fd = record_fd;
+    prestart.python = python_path;
+    prestart.requested = false;
+    const char *bad = job_mismatch(device);
+    if (bad) {
+        fprintf(stderr, "kgrade-worker eval: %s\n", bad);
+        return EXIT_USAGE;
+    }
+    if (pyharness_start(&py, python_path, &e)) {
+        fprintf(stderr, "kgrade-worker: %s\n", e.msg);
+        rc = EXIT_SYSTEM;
+        goto out;
+    }
+    prestart.py = &py;
+    /* held until the exit; should it fail, the evaluation's context stage says why */
+    have_ctx = cudrv_open_device(device, &dev, &ctx, &e) == 0;
+    if ((rc = seal_now()))
+        goto out;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (jobin_read(stdin, &j, &e)) {
+        fprintf(stderr, "kgrade-worker eval --job-stdin: %s\n", e.msg);
+        rc = e.code == ERR_NOMEM ? EXIT_SYSTEM : EXIT_USAGE;
+        goto out;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    prestart.wait_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    n = j.argc;
+    if ((rc = global_args(&n, j.argv, &cache, &device)) == 1) {
+        fprintf(stderr, "kgrade-worker eval --job-stdin: the job line holds --help\n");
+        rc = EXIT_USAGE;
+    }
+    if (!rc) {
+        prestart.in_job = true;
+        rc = cmd_eval(n, j.argv, cache, device);
+    }
+out:
+    pyharness_stop(&py);
+    prestart.py = NULL;
+    jobin_free(&j);
+    if (have_ctx)
+        cu.cuDevicePrimaryCtxRelease(dev);
+    return rc;
+}
+
 static int cmd_eval(int argc, char **argv, const char *cache, int device)
 {
     struct eval_opts o;
@@ -436,10 +566,14 @@ static int cmd_eval(int argc, char **argv, const char *cache, int device)
                 return EXIT_USAGE;
             }
             o.policy = (enum compare_policy)p;
-        } else if (!strcmp(argv[i], "--no-timing"))
+        } else if (!strcmp(argv[i], "--metrics") && i + 1 < argc)
+            o.metrics = argv[++i];
+        else if (!strcmp(argv[i], "--no-timing"))
             o.timing = false;
         else if (!strcmp(argv[i], "--no-baselines"))
             o.baselines = false;
+        else if (!strcmp(argv[i], "--job-stdin"))
+            prestart.requested = true;
         else if (num_arg(argc, argv, &i, "--budget-ms", &o.budget_ms) ||
                  num_arg(argc, argv, &i, "--target-rse", &o.target_rse) ||
                  num_arg(argc, argv, &i, "--throttle", &o.throttle_fraction) ||
@@ -457,6 +591,8 @@ static int cmd_eval(int argc, char **argv, const char *cache, int device)
             return EXIT_USAGE;
         }
     }
+    if (prestart.requested && !prestart.in_job)
+        return eval_job(cache, device);
     const char *bad = !prob ? "--problem is required"
                       : !src ? "--source is required"
                       : o.trials < 1 || o.trials > 100 ? "--trials must be 1..100"
@@ -467,6 +603,8 @@ static int cmd_eval(int argc, char **argv, const char *cache, int device)
                       : o.launch_timeout_ms <= 0 || o.compile_timeout_ms <= 0 ? "timeouts must be positive"
                       : o.throttle_fraction < 0 || o.throttle_fraction >= 1 ? "--throttle must be in [0, 1)"
                       : NULL;
+    if (!bad && prestart.in_job)
+        bad = job_mismatch(device);
     if (bad) {
         fprintf(stderr, "kgrade-worker eval: %s\n%s", bad, usage);
         return EXIT_USAGE;
@@ -615,6 +753,60 @@ static int cmd_info(int device)
     return rc ? exit_for(rc) : 0;
 }
 
+/* metrics-check: whether the names are known for the chip (--chip, --arch, else device's) and the
+ * replay passes of their counters. One JSON line on stdout; exit 0 all known, 1 a name at fault
+ * ("unknown", "index") or an architecture without a chip, 2 usage (no GPU to ask for its chip),
+ * 3 the check could not run (no CUPTI). */
+static int cmd_metrics_check(int argc, char **argv, int device)
+{
+    const char *chip = NULL;
+    char found[64];
+    size_t n = 0;
+    struct err e;
+    struct metricname_check r = {.index = -1};
+    int rc = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--chip") && i + 1 < argc)
+            chip = argv[++i];
+        else if (!strcmp(argv[i], "--arch") && i + 1 < argc) {
+            const char *a = argv[++i];
+            if ((rc = metricname_chip(atoi(!strncmp(a, "sm_", 3) ? a + 3 : a), &chip, &e)))
+                goto out;
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "kgrade-worker metrics-check: unknown option %s\n%s", argv[i], usage);
+            return EXIT_USAGE;
+        } else
+            argv[n++] = argv[i];   /* the names, in place */
+    }
+    if (!chip && metricname_device_chip(device, found, sizeof found, &e)) {
+        fprintf(stderr, "kgrade-worker metrics-check: %s: give --chip NAME or --arch N\n", e.msg);
+        return EXIT_USAGE;
+    }
+    if (!chip)
+        chip = found;
+    rc = metricname_check(chip, NULL, (const char *const *)argv, n, &r, &e);
+out:;
+    cJSON *j = cJSON_CreateObject();
+    if (chip)
+        cJSON_AddStringToObject(j, "chip", chip);
+    if (rc == 0) {
+        cJSON_AddNumberToObject(j, "passes", (double)r.passes);
+        cJSON_AddItemToObject(j, "names", cJSON_CreateStringArray((const char *const *)argv, (int)n));
+    } else {
+        cJSON_AddStringToObject(j, "error", e.msg);
+        if (r.index >= 0 && (size_t)r.index < n) {
+            cJSON_AddStringToObject(j, "unknown", argv[r.index]);
+            cJSON_AddNumberToObject(j, "index", r.index);
+        }
+    }
+    char *s = cJSON_PrintUnformatted(j);
+    if (s)
+        puts(s);
+    free(s);
+    cJSON_Delete(j);
+    return rc == 0 ? 0 : r.index >= 0 || rc == ERR_NOTFOUND ? EXIT_CHECK : EXIT_SYSTEM;
+}
+
 /* canary: {"healthy": bool, ...} on stdout; exit 0 healthy, 77 no GPU, 3 unhealthy. */
 static int cmd_canary(int device)
 {
@@ -668,30 +860,9 @@ int main(int argc, char **argv)
     int device = 0;
     jit_default_cache_dir(cache_buf, sizeof cache_buf);
     /* global options may appear anywhere; strip them */
-    int n = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--cache") && i + 1 < argc)
-            cache = argv[++i];
-        else if (!strcmp(argv[i], "--no-cache"))
-            cache = NULL;
-        else if (!strcmp(argv[i], "--device") && i + 1 < argc)
-            device = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--candidate-cache") && i + 1 < argc)
-            candidate_cache = argv[++i];
-        else if (!strcmp(argv[i], "--record-fd") && i + 1 < argc) {
-            record_fd = atoi(argv[++i]);
-            if (record_fd < 1 || fcntl(record_fd, F_GETFD) < 0) {
-                fprintf(stderr, "kgrade-worker: --record-fd %s is not an open descriptor\n", argv[i]);
-                return EXIT_USAGE;
-            }
-        } else if (!strcmp(argv[i], "--seal"))
-            seal_requested = true;
-        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            fputs(usage, stdout);
-            return 0;
-        } else
-            argv[1 + n++] = argv[i];
-    }
+    int n = argc - 1, g = global_args(&n, argv + 1, &cache, &device);
+    if (g)
+        return g == 1 ? 0 : g;
     if (n == 0) {
         fputs(usage, stderr);
         return EXIT_USAGE;
@@ -717,6 +888,8 @@ int main(int argc, char **argv)
         return cmd_info(device);
     if (!strcmp(cmd, "canary"))
         return cmd_canary(device);
+    if (!strcmp(cmd, "metrics-check"))
+        return cmd_metrics_check(nrest, rest, device);
     if (!strcmp(cmd, "seal-check"))
         return cmd_seal_check(seal);
     fprintf(stderr, "kgrade-worker: unknown command '%s'\n%s", cmd, usage);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cudrv.h"
 #include "eval.h"
@@ -120,6 +121,8 @@ int triton_load(struct triton *t, int l2_bytes, cJSON *rec, struct err *e)
     }
     cJSON_AddItemToObject(hj, "versions", cJSON_DetachItemFromObject(reply, "versions"));
     cJSON_AddItemToObject(hj, "ready_ms", cJSON_DetachItemFromObject(reply, "ready_ms"));
+    if (cJSON_GetObjectItemCaseSensitive(reply, "warm_ms"))
+        cJSON_AddItemToObject(hj, "warm_ms", cJSON_DetachItemFromObject(reply, "warm_ms"));
     cJSON_Delete(reply);
     reply = NULL;
 
@@ -274,6 +277,75 @@ int triton_diagnose(struct triton *t, cJSON *rec, struct err *e)
     }
     cJSON_Delete(reply);
     return 0;
+}
+
+/* The collector library's path: next to the worker's executable. */
+static int prof_library(char *path, size_t len, struct err *e)
+{
+    ssize_t n = readlink("/proc/self/exe", path, len - 1);
+    if (n <= 0)
+        return err_set(e, ERR_IO, "", "cannot find the worker's executable");
+    path[n] = 0;
+    char *slash = strrchr(path, '/');
+    if (!slash || (size_t)(slash - path) + sizeof "/libkgprof.so" > len)
+        return err_set(e, ERR_IO, "", "the worker's path is too long");
+    strcpy(slash, "/libkgprof.so");
+    return access(path, R_OK) ? err_set(e, ERR_NOTFOUND, "", "%s is missing", path) : 0;
+}
+
+int triton_metrics(struct triton *t, const char *const *names, int n, cJSON *rec, struct err *e)
+{
+    char lib[1024], csv[4096];
+    size_t len = 0;
+    csv[0] = 0;
+    for (int i = 0; i < n && len < sizeof csv; i++)
+        len += (size_t)snprintf(csv + len, sizeof csv - len, "%s%s", i ? "," : "", names[i]);
+    cJSON *reply = NULL, *m = NULL, *d = NULL;
+    const char *why = NULL;
+    int rc = prof_library(lib, sizeof lib, e);
+    if (rc)
+        why = e->msg;
+    else {
+        cJSON *cmd = cJSON_CreateObject();
+        cJSON_AddStringToObject(cmd, "op", "metrics");
+        cJSON_AddStringToObject(cmd, "lib", lib);
+        cJSON_AddStringToObject(cmd, "names", csv);
+        cJSON_AddNumberToObject(cmd, "device", t->o->device);
+        /* every pass is one forward; 64 passes at most */
+        double limit = 30000 + 64 * t->o->launch_timeout_ms;
+        rc = pyharness_call(t->py, cmd, limit, &reply, e);
+        cJSON_Delete(cmd);
+        if (rc) {
+            fail(t, rc, "forward (metrics)", limit, e);
+            cJSON_Delete(reply);
+            return 1;
+        }
+        why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "error"));
+        m = cJSON_DetachItemFromObjectCaseSensitive(reply, "metrics");
+        d = cJSON_DetachItemFromObjectCaseSensitive(reply, "detail");
+    }
+    if (!m || !d) {
+        cJSON_Delete(m);
+        cJSON_Delete(d);
+        m = cJSON_CreateObject();
+        d = cJSON_CreateObject();
+        cJSON_AddStringToObject(d, "source", "unavailable");
+        cJSON_AddStringToObject(d, "reason", why ? why : "the harness returned no metrics");
+    }
+    cJSON_AddItemToObject(rec, "metrics", m);
+    cJSON_AddItemToObject(rec, "metrics_source", cJSON_DetachItemFromObjectCaseSensitive(d, "source"));
+    cJSON_AddItemToObject(rec, "metrics_detail", d);
+    check(t, "metrics collected around one forward after timing; its output delivered and compared");
+    cJSON_Delete(reply);
+    return 0;
+}
+
+int triton_window(struct triton *t, struct err *e)
+{
+    cJSON *reply = NULL;
+    int rc = call(t, "window", "x", t->o->launch_timeout_ms, "forward (profiler window)", &reply, e);
+    cJSON_Delete(reply);
+    return rc;
 }
 
 int triton_finish(struct triton *t, cJSON *rec, struct err *e)

@@ -53,6 +53,16 @@ int triton_sample_last(void *t, double *ms, double *mhz, struct err *e);
 /* After correctness: the kernels, Triton's share of GPU time, streams; flags in rec "integrity". */
 int triton_diagnose(struct triton *t, cJSON *rec, struct err *e);
 
+/* After timing: the metrics of names (prof.h) for the kernels one forward launches, collected in
+ * the harness's process by libkgprof (next to the worker's executable), around that forward only
+ * (not the autotuner's launches, which happened in the first forward). Adds rec's "metrics",
+ * "metrics_source" and "metrics_detail" (unavailable, with the reason, when the library or CUPTI
+ * failed) and delivers the last pass's output to y. Returns 1 when the candidate failed. */
+int triton_metrics(struct triton *t, const char *const *names, int n, cJSON *rec, struct err *e);
+
+/* One forward between cuProfilerStart and cuProfilerStop in the harness (--metrics external). */
+int triton_window(struct triton *t, struct err *e);
+
 /* At the end: were the captured timer and sync functions replaced? Returns 1 (t->verdict
  * "integrity_violation") when they were. */
 int triton_finish(struct triton *t, cJSON *rec, struct err *e);

@@ -5,7 +5,8 @@
  *   submit   The body is a JSON array of requests, {"label", "requests": [...]}, or (by its
  *            Content-Type) JSONL with one request per line. Every item goes through request.c with
  *            the field prefix "[k]" and default priority 1, and the batch is all or nothing: the
- *            first invalid item refuses it (422, for JSONL the message names the line), more than
+ *            first invalid item refuses it (422, for JSONL the message names the line; metric names
+ *            the chip does not know too: metricset.h), more than
  *            --max-batch items is 413 batch_too_large (JSONL stops reading there), none is 422
  *            empty_batch, any full-mode item with code on a daemon without GPU lanes is 503
  *            no_gpu. Then one store_batch_insert: one transaction, one "batch" event.
@@ -31,6 +32,7 @@
 #include "buf.h"
 #include "jsonin.h"
 #include "log.h"
+#include "metricset.h"
 #include "request.h"
 
 #define LABEL_MAX 200                 /* characters */
@@ -218,19 +220,23 @@ void api_batch_submit(struct http_req *rq, struct http_reply *rp)
     int full = 0;
     for (const cJSON *it = arr->child; it && parsed < n; it = it->next) {
         char prefix[24];
-        snprintf(prefix, sizeof prefix, "[%zu]", parsed);
-        if (request_parse_bounded(it, app->cfg->max_source, app->cfg->max_body, prefix, 1, &jobs[parsed],
-                                  &re)) {
+        size_t k = parsed;
+        snprintf(prefix, sizeof prefix, "[%zu]", k);
+        int bad = request_parse_bounded(it, app->cfg->max_source, app->cfg->max_body, prefix, 1, &jobs[k], &re);
+        if (!bad) {
+            parsed++;   /* filled: freed below whatever comes next */
+            nj[k] = jobs[k].job;
+            full |= strcmp(jobs[k].mode, "full") == 0 && strcmp(jobs[k].job.language, "none") != 0;
+            bad = metricset_check(app->metricset, jobs[k].metrics, prefix, &re);
+        }
+        if (bad) {
             if (lines) {
                 char msg[sizeof re.msg];
-                snprintf(msg, sizeof msg, "line %ld: %.340s", lines[parsed], re.msg);
+                snprintf(msg, sizeof msg, "line %ld: %.340s", lines[k], re.msg);
                 memcpy(re.msg, msg, sizeof msg);
             }
             goto fail;
         }
-        nj[parsed] = jobs[parsed].job;
-        full |= strcmp(jobs[parsed].mode, "full") == 0 && strcmp(jobs[parsed].job.language, "none") != 0;
-        parsed++;
     }
     if (app->iso && app->iso->refusal[0]) {
         http_reply_error(rp, 503, "isolation", NULL, "%s", app->iso->refusal);

@@ -3,7 +3,8 @@
  *
  * DESIGN
  *   submit   query (?wait) -> body (jsonin: UTF-8, depth, JSON) -> request (request.c: fields,
- *            defaults, canonical forms, the candidate's code, cache key) -> 503 no_gpu for a
+ *            defaults, canonical forms, the candidate's code, cache key) -> metric names known for
+ *            this daemon's chips (metricset.h: 422 unknown_metric) -> 503 no_gpu for a
  *            full-mode request with code on a daemon without GPU lanes -> store_job_insert (the store answers identical requests
  *            from its cache: 200 at once; ERR_LIMIT -> 429 queue_full with Retry-After) -> 202.
  *            With ?wait=S the handler waits, in slices of at most a second on the store's
@@ -31,6 +32,7 @@
 #include "isotime.h"
 #include "jsonin.h"
 #include "log.h"
+#include "metricset.h"
 #include "registry.h"
 #include "rcache.h"
 #include "request.h"
@@ -165,7 +167,8 @@ void api_eval_submit(struct http_req *rq, struct http_reply *rp)
         http_reply_json(rp, re.status, request_err_body(&re));
         goto out;
     }
-    if (request_parse_bounded(req, app->cfg->max_source, app->cfg->max_body, "", 5, &job, &re)) {
+    if (request_parse_bounded(req, app->cfg->max_source, app->cfg->max_body, "", 5, &job, &re) ||
+        metricset_check(app->metricset, job.metrics, "", &re)) {
         http_reply_json(rp, re.status, request_err_body(&re));
         goto out;
     }

@@ -15,8 +15,10 @@
  *   samples).
  *
  *   The metrics table has the prompt's NCU values, per kernel and metric, with the stage's
- *   threshold for that metric; "before" (the baseline's) and "after" (the candidate's) stay null
- *   until per-kernel metrics are collected, and "met" with them — never invented.
+ *   threshold for that metric; "before" (the baseline's collected value) and "after" (the
+ *   candidate's), matched by kernel name (or the only kernel when the prompt and the record have
+ *   one each), and "met" (after against the threshold). Null where a value was not collected —
+ *   never invented.
  *
  * Does not: wait for the baseline (a pending baseline is reported as it stands), or write. */
 #include "baseline.h"
@@ -102,21 +104,53 @@ static cJSON *threshold(const cJSON *prompt, const char *name)
     return cJSON_CreateNull();
 }
 
-cJSON *baseline_metrics(const cJSON *prompt)
+/* The kernel of metrics (a record's {"<kernel>": {...}}) that stands for the prompt's kernel name:
+ * the one of that name, else the only one when both the prompt and the record have one kernel. */
+static const cJSON *kernel_of(const cJSON *metrics, const cJSON *prompt_ncu, const char *name)
+{
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(metrics, name);
+    if (k)
+        return k;
+    return cJSON_GetArraySize(metrics) == 1 && cJSON_GetArraySize(prompt_ncu) == 1 ? metrics->child : NULL;
+}
+
+/* Whether value meets threshold {"op", "value"}: true / false, null when either is unknown. */
+static cJSON *met(const cJSON *value, const cJSON *threshold)
+{
+    const char *op = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(threshold, "op"));
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(threshold, "value");
+    if (!cJSON_IsNumber(value) || !cJSON_IsNumber(t) || !op)
+        return cJSON_CreateNull();
+    double v = value->valuedouble, x = t->valuedouble;
+    if (!strcmp(op, ">"))
+        return cJSON_CreateBool(v > x);
+    if (!strcmp(op, ">="))
+        return cJSON_CreateBool(v >= x);
+    if (!strcmp(op, "<"))
+        return cJSON_CreateBool(v < x);
+    if (!strcmp(op, "<="))
+        return cJSON_CreateBool(v <= x);
+    return cJSON_CreateNull();
+}
+
+cJSON *baseline_metrics(const cJSON *prompt, const cJSON *before, const cJSON *after)
 {
     cJSON *o = cJSON_CreateObject();
-    const cJSON *k, *m;
+    const cJSON *k, *m, *ncu = cJSON_GetObjectItemCaseSensitive(prompt, "ncu_metrics");
     int bad = !o;
-    cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(prompt, "ncu_metrics")) {
+    cJSON_ArrayForEach(k, ncu) {
         cJSON *kern = cJSON_IsObject(k) && !bad ? cJSON_CreateObject() : NULL;
         const cJSON *metrics = kern ? k : NULL;
+        const cJSON *kb = kernel_of(before, ncu, k->string), *ka = kernel_of(after, ncu, k->string);
         cJSON_ArrayForEach(m, metrics) {
-            cJSON *e = cJSON_CreateObject();
+            cJSON *e = cJSON_CreateObject(), *th = threshold(prompt, m->string);
+            const cJSON *vb = cJSON_GetObjectItemCaseSensitive(kb, m->string);
+            const cJSON *va = cJSON_GetObjectItemCaseSensitive(ka, m->string);
             int b = put(e, "prompt", cJSON_Duplicate(m, 1));
-            b |= put(e, "before", cJSON_CreateNull());
-            b |= put(e, "after", cJSON_CreateNull());
-            b |= put(e, "threshold", threshold(prompt, m->string));
-            b |= put(e, "met", cJSON_CreateNull());
+            b |= put(e, "before", cJSON_IsNumber(vb) ? cJSON_Duplicate(vb, 1) : cJSON_CreateNull());
+            b |= put(e, "after", cJSON_IsNumber(va) ? cJSON_Duplicate(va, 1) : cJSON_CreateNull());
+            b |= put(e, "met", met(va, th));
+            b |= put(e, "threshold", th);
             if (b)
                 cJSON_Delete(e);
             bad |= b || put(kern, m->string, e);
@@ -129,6 +163,20 @@ cJSON *baseline_metrics(const cJSON *prompt)
         return NULL;
     }
     return o;
+}
+
+/* Why before or after may be null: the metrics' source of each record. */
+static cJSON *metrics_note(const cJSON *brec, const cJSON *rec)
+{
+    const char *sb = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(brec, "metrics_source"));
+    const char *sa = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "metrics_source"));
+    char note[300];
+    if (sb && sa && !strcmp(sb, "cupti") && !strcmp(sa, "cupti"))
+        snprintf(note, sizeof note, "before: the baseline's metrics, after: the candidate's (CUPTI)");
+    else
+        snprintf(note, sizeof note, "metrics: baseline %s, candidate %s (metrics_detail.reason says why)",
+                 sb ? sb : brec ? "none" : "not finished", sa ? sa : "none");
+    return cJSON_CreateString(note);
 }
 
 /* A copy of src[key] (null when absent). */
@@ -159,8 +207,10 @@ int baseline_add(struct store *st, const char *base_id, cJSON *rec)
     bad |= put(b, "verdict", copy(job, "verdict"));
     bad |= put(b, "median_ms", isfinite(median) ? cJSON_CreateNumber(median) : cJSON_CreateNull());
     bad |= put(b, "speedup", final ? baseline_speedup(brec, rec) : cJSON_CreateNull());
-    bad |= put(b, "metrics", baseline_metrics(cJSON_GetObjectItemCaseSensitive(rec, "prompt")));
-    bad |= put(b, "metrics_note", cJSON_CreateString("per-kernel metrics are not collected yet"));
+    bad |= put(b, "metrics", baseline_metrics(cJSON_GetObjectItemCaseSensitive(rec, "prompt"),
+                                              cJSON_GetObjectItemCaseSensitive(brec, "metrics"),
+                                              cJSON_GetObjectItemCaseSensitive(rec, "metrics")));
+    bad |= put(b, "metrics_note", metrics_note(brec, rec));
     cJSON_Delete(brec);
     cJSON_Delete(job);
     if (bad) {

@@ -23,8 +23,10 @@ int baseline_add(struct store *st, const char *base_id, cJSON *rec);
 cJSON *baseline_speedup(const cJSON *base_rec, const cJSON *cand_rec);
 
 /* The metrics table of a parsed prompt: {"<kernel>": {"<metric>": {"prompt", "before", "after",
- * "threshold", "met"}}} from its NCU block, thresholds from its stage; {} without them. NULL when
- * out of memory. */
-cJSON *baseline_metrics(const cJSON *prompt);
+ * "met", "threshold"}}} from its NCU block, thresholds from its stage; {} without them. before and
+ * after come from the baseline's and the candidate's "metrics" (either may be NULL): the kernel of
+ * the prompt's name, else the only kernel when both have one; null when not collected. met: after
+ * against the threshold, null when either is unknown. NULL when out of memory. */
+cJSON *baseline_metrics(const cJSON *prompt, const cJSON *before, const cJSON *after);
 
 #endif

@@ -38,7 +38,7 @@
 #define MIB (1024LL * KIB)
 #define GIB (1024LL * MIB)
 
-enum kind { K_STR, K_INT, K_LONG, K_SIZE, K_LISTEN, K_GPUS, K_LOGLEVEL, K_LOGFMT, K_HTTP, K_SYNC, K_ISOLATION };
+enum kind { K_STR, K_INT, K_LONG, K_SIZE, K_LISTEN, K_GPUS, K_LOGLEVEL, K_LOGFMT, K_HTTP, K_SYNC, K_ISOLATION, K_ONOFF };
 
 struct setting {
     const char *name;       /* the flag without "--"; the file key; KGRADE_<NAME> */
@@ -100,6 +100,11 @@ static const struct setting settings[] = {
      "CPUs one sandbox may use (cpu.max, cgroup v2 with cpu delegated; 0: no limit)"},
     {"sandbox-scratch", K_SIZE, OFF(sandbox_scratch), 0, 1 * MIB, 1024 * GIB, "BYTES", "512M",
      "the size of a sandbox's private /scratch"},
+    {"prestart", K_ONOFF, OFF(prestart), 0, 0, 0, "on|off", "on",
+     "each GPU lane keeps one Triton worker started in a fresh sandbox (torch and Triton imported, CUDA up) "
+     "for its next Triton job (sandboxed hosts only; off: every worker starts when its job is claimed)"},
+    {"prestart-idle", K_LONG, OFF(prestart_idle_s), 0, 1, 86400, "S", "600",
+     "seconds a pre-started worker may wait for a job before it is replaced by a fresh one"},
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 
@@ -292,6 +297,11 @@ static int apply(struct config *c, const struct setting *s, const char *v, const
     case K_ISOLATION:
         if ((k = config_isolation_parse(v)) < 0)
             return err_set(e, ERR_INVALID, s->name, "%s: '%.100s' is not full, reduced or none", where, v);
+        *(int *)field = k;
+        return 0;
+    case K_ONOFF:
+        if ((k = choice(v, "off", "on")) < 0)
+            return err_set(e, ERR_INVALID, s->name, "%s: '%.100s' is not on or off", where, v);
         *(int *)field = k;
         return 0;
     }
@@ -518,6 +528,7 @@ static cJSON *value_json(const struct config *c, const struct setting *s)
     case K_HTTP: return cJSON_CreateString(c->http_mode == CONFIG_HTTP_EPOLL ? "epoll" : "threads");
     case K_SYNC: return cJSON_CreateString(c->sync_full ? "full" : "normal");
     case K_ISOLATION: return cJSON_CreateString(config_isolation_name(*(const int *)field));
+    case K_ONOFF: return cJSON_CreateString(*(const int *)field ? "on" : "off");
     }
     return cJSON_CreateNull();
 }

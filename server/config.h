@@ -48,6 +48,8 @@ struct config {
     int sandbox_pids;           /* --sandbox-pids N (256) */
     int sandbox_cpus;           /* --sandbox-cpus N (0: no cpu.max) */
     size_t sandbox_scratch;     /* --sandbox-scratch BYTES (512 MiB) */
+    int prestart;               /* --prestart on|off (on): each GPU lane keeps a Triton worker started */
+    long prestart_idle_s;       /* --prestart-idle S (600): a pre-started worker older is replaced */
 };
 
 /* Isolation levels, ordered: a host offering level L satisfies every minimum <= L. */

@@ -18,6 +18,7 @@
 #include "isolation.h"
 #include "log.h"
 #include "metrics.h"
+#include "metricset.h"
 #include "sched.h"
 #include "store.h"
 
@@ -105,6 +106,10 @@ int main(int argc, char **argv)
         log_error(NULL, "cannot start the scheduler: %s", e.msg);
         goto out;
     }
+    if (metricset_open(&cfg, app.sched, &app.metricset, &e)) {
+        log_error(NULL, "%s", e.msg);
+        goto out;
+    }
     if (http_start(&app, &http, &e)) {
         log_error(NULL, "cannot listen on %s:%d: %s", cfg.listen_host, cfg.port, e.msg);
         goto out;
@@ -121,6 +126,7 @@ out:
         store_wake_all(app.store);
     http_stop(http);
     sched_stop(app.sched);
+    metricset_close(app.metricset);
     store_close(app.store);
     isolation_free(&iso);
     if (!status)

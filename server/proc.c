@@ -1,12 +1,17 @@
 /* proc.c — run one child to completion under a deadline (see proc.h).
  *
  * DESIGN
- *   start    pipe2(O_CLOEXEC) pipes for stdin, stdout, stderr and, when asked for, fds 3 and 4; then
+ *   start    (proc_start) pipe2(O_CLOEXEC) pipes for stdin, stdout, stderr and, when asked for, fds 3 and 4; then
  *            posix_spawn with file actions that dup2 the child's ends onto 0..4 and close the rest, and attributes that put the child in
  *            a process group of its own (pgid = pid) with an empty signal mask and every signal at
  *            its default. glibc's posix_spawn reports a failed exec as its return value, so "could
  *            not start" is an error and never a child that exits 127. Every descriptor this process
  *            opens is close-on-exec, so concurrent spawns from other threads never inherit them.
+ *            The started child's state (struct proc) is on the heap so that it can wait, its stdin
+ *            open and its pipes unread, until the hand-over; proc_run hands over at once.
+ *   hand-over (proc_finish) the input, the deadline and the cancel flag are given now; the
+ *            deadline and wall_ms count from here. Output written while waiting sits in the pipes (their buffers bound
+ *            it) and is read by the pump like the rest.
  *   pump     one poll loop (at most 50 ms per wait, so *cancel is seen quickly) over the stdin
  *            write end, the output read ends and a pidfd of the child. Output past its bound is
  *            read and dropped, so the child never blocks on a full pipe.
@@ -17,9 +22,11 @@
  *   drain    after the reap, reading goes on until both pipes reach EOF or GRACE_MS pass, so a
  *            grandchild that escaped the group (setsid) and holds a pipe cannot hang us.
  *
- * Invariants: a pid is reaped once, by the thread that spawned it; whatever way proc_run leaves,
- * the child has been killed or has exited, and has been reaped; fds start at -1 and are closed in
- * the one cleanup path.
+ * Invariants: a pid is reaped once, by the thread that owns its struct proc (proc_run's, or the
+ * one that calls proc_finish or proc_abort; proc_exited only peeks with WNOWAIT); whatever way
+ * proc_run, proc_finish or proc_abort leaves, the child has been killed or has exited, and has
+ * been reaped, and the struct is freed; fds start at -1 and are closed in the one cleanup path
+ * (finish_proc).
  *
  * Requirements on the caller (process-wide): SIGPIPE ignored (a child that closes its stdin
  * early must not kill the daemon; writes then fail with EPIPE, which ends the input), SIGCHLD not
@@ -54,17 +61,20 @@ static const char *const chan_name[NCHAN] = {"stdout", "stderr", "fd 3", "fd 4"}
 
 extern char **environ;
 
-struct run {
-    const struct proc_opts *o;
+struct proc {
     pid_t pid;                  /* -1 before the spawn */
     int in_fd;                  /* the parent's end of stdin, -1 once closed */
     int fd[NCHAN];              /* the parent's ends of the child's fds 1..4, -1 once closed or unused */
     int pidfd;                  /* -1 when the kernel has no pidfd_open */
-    size_t in_off;
+    const char *in;             /* the input, from the hand-over on */
+    size_t in_len, in_off;
+    long deadline_ms;
+    atomic_int *cancel, *pid_out;
+    size_t cap[NCHAN];
     struct buf buf[NCHAN];
     size_t seen[NCHAN];         /* bytes read from each, kept or not */
     int killed, reaped, status;
-    double start, reaped_at;
+    double spawned, start, reaped_at;   /* start: the hand-over */
 };
 
 static double now_ms(void)
@@ -101,14 +111,14 @@ static int set_nonblock(int fd)
     return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-static void kill_group(struct run *s)
+static void kill_group(struct proc *s)
 {
     kill(-s->pid, SIGKILL);
     s->killed = 1;
 }
 
 /* 1 when the child has exited and waits to be reaped, 0 when it runs, <0 (ERR_IO) on failure. */
-static int has_exited(struct run *s, struct err *e)
+static int has_exited(struct proc *s, struct err *e)
 {
     siginfo_t si;
     memset(&si, 0, sizeof si);
@@ -121,7 +131,7 @@ static int has_exited(struct run *s, struct err *e)
     return si.si_pid == s->pid;
 }
 
-static void reap(struct run *s)
+static void reap(struct proc *s)
 {
     pid_t w;
     do
@@ -129,17 +139,16 @@ static void reap(struct run *s)
     while (w < 0 && errno == EINTR);
     s->reaped = 1;
     s->reaped_at = now_ms();
-    if (s->o->pid_out)
-        atomic_store(s->o->pid_out, 0);
+    if (s->pid_out)
+        atomic_store(s->pid_out, 0);
     close_fd(&s->pidfd);
 }
 
-static void feed(struct run *s)
+static void feed(struct proc *s)
 {
-    const struct proc_opts *o = s->o;
-    while (s->in_off < o->in_len) {
-        size_t n = o->in_len - s->in_off;
-        ssize_t w = write(s->in_fd, o->in + s->in_off, n < CHUNK ? n : CHUNK);
+    while (s->in_off < s->in_len) {
+        size_t n = s->in_len - s->in_off;
+        ssize_t w = write(s->in_fd, s->in + s->in_off, n < CHUNK ? n : CHUNK);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -173,10 +182,10 @@ static int drain(int *fd, struct buf *b, size_t *seen, struct err *e, const char
     return 0;
 }
 
-static int poll_timeout(const struct run *s, double now)
+static int poll_timeout(const struct proc *s, double now)
 {
     double t = POLL_MS;
-    long dl = s->o->deadline_ms;
+    long dl = s->deadline_ms;
     if (!s->killed && !s->reaped && dl > 0 && s->start + (double)dl - now < t)
         t = s->start + (double)dl - now;
     if (s->reaped && s->reaped_at + GRACE_MS - now < t)
@@ -185,16 +194,15 @@ static int poll_timeout(const struct run *s, double now)
 }
 
 /* The loop of DESIGN: runs until the child is reaped and its pipes are done with. */
-static int pump(struct run *s, struct proc_result *r, struct err *e)
+static int pump(struct proc *s, struct proc_result *r, struct err *e)
 {
-    const struct proc_opts *o = s->o;
     for (;;) {
         double now = now_ms();
         if (!s->reaped && !s->killed) {
-            if (o->cancel && atomic_load(o->cancel)) {
+            if (s->cancel && atomic_load(s->cancel)) {
                 r->cancelled = 1;
                 kill_group(s);
-            } else if (o->deadline_ms > 0 && now - s->start >= (double)o->deadline_ms) {
+            } else if (s->deadline_ms > 0 && now - s->start >= (double)s->deadline_ms) {
                 r->timed_out = 1;
                 kill_group(s);
             }
@@ -243,7 +251,7 @@ static int pump(struct run *s, struct proc_result *r, struct err *e)
     }
 }
 
-static void fill(struct proc_result *r, struct run *s)
+static void fill(struct proc_result *r, struct proc *s)
 {
     if (WIFEXITED(s->status)) {
         r->exited = 1;
@@ -252,6 +260,8 @@ static void fill(struct proc_result *r, struct run *s)
         r->signal = WTERMSIG(s->status);
     }
     r->wall_ms = s->reaped_at - s->start;
+    r->waited_ms = s->start - s->spawned;
+    r->in_fed = s->in_off;
     r->out_len = s->buf[0].len;
     r->err_len = s->buf[1].len;
     r->out_seen = s->seen[0];
@@ -264,7 +274,7 @@ static void fill(struct proc_result *r, struct run *s)
         r->extra_len[i] = s->buf[2 + i].len;
         r->extra_seen[i] = s->seen[2 + i];
         r->extra_truncated[i] = s->buf[2 + i].toobig;
-        r->extra[i] = s->o->extra_max[i] ? buf_take(&s->buf[2 + i]) : NULL;
+        r->extra[i] = s->cap[2 + i] ? buf_take(&s->buf[2 + i]) : NULL;
     }
 }
 
@@ -293,24 +303,49 @@ static int prepare(posix_spawn_file_actions_t *fa, posix_spawnattr_t *at, const 
     return 0;
 }
 
-int proc_run(const struct proc_opts *o, struct proc_result *r, struct err *e)
+/* The one cleanup path of a started child: killed and reaped unless it was, fds closed, freed. */
+static void finish_proc(struct proc *s)
+{
+    if (!s)
+        return;
+    if (s->pid > 0 && !s->reaped) {
+        kill(-s->pid, SIGKILL);
+        reap(s);
+    }
+    close_fd(&s->in_fd);
+    close_fd(&s->pidfd);
+    for (int c = 0; c < NCHAN; c++) {
+        close_fd(&s->fd[c]);
+        buf_free(&s->buf[c]);
+    }
+    free(s);
+}
+
+int proc_start(const struct proc_opts *o, struct proc **out, struct err *e)
 {
     int rc = 0, fa_ok = 0, at_ok = 0, sr;
     int in[2] = {-1, -1}, pipes[NCHAN][2];
-    size_t cap[NCHAN] = {o->out_max, o->err_max, o->extra_max[0], o->extra_max[1]};
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
-    struct run s = {.o = o, .pid = -1, .in_fd = -1, .pidfd = -1};
-    for (int c = 0; c < NCHAN; c++) {
-        pipes[c][0] = pipes[c][1] = s.fd[c] = -1;
-        buf_init(&s.buf[c], cap[c]);
-    }
-    memset(r, 0, sizeof *r);
+    struct proc *s = NULL;
+    *out = NULL;
+    for (int c = 0; c < NCHAN; c++)
+        pipes[c][0] = pipes[c][1] = -1;
     if (!o->argv || !o->argv[0]) {
         rc = err_set(e, ERR_INVALID, "argv", "spawn: no executable");
         goto out;
     }
-    s.start = now_ms();
+    if (!(s = calloc(1, sizeof *s))) {
+        rc = err_set(e, ERR_NOMEM, "", "spawn %s: out of memory", o->argv[0]);
+        goto out;
+    }
+    *s = (struct proc){.pid = -1, .in_fd = -1, .pidfd = -1, .pid_out = o->pid_out,
+                       .cap = {o->out_max, o->err_max, o->extra_max[0], o->extra_max[1]}};
+    for (int c = 0; c < NCHAN; c++) {
+        s->fd[c] = -1;
+        buf_init(&s->buf[c], s->cap[c]);
+    }
+    s->spawned = s->start = now_ms();
     int child[NCHAN + 1] = {-1, -1, -1, -1, -1};
     if (pipe2(in, O_CLOEXEC) || above_targets(&in[0])) {
         rc = err_set(e, ERR_IO, "", "spawn %s: pipe: %s", o->argv[0], strerror(errno));
@@ -318,7 +353,7 @@ int proc_run(const struct proc_opts *o, struct proc_result *r, struct err *e)
     }
     child[0] = in[0];
     for (int c = 0; c < NCHAN; c++) {
-        if (c >= 2 && !cap[c])
+        if (c >= 2 && !s->cap[c])
             continue;   /* fds 3 and 4 only when asked for */
         if (pipe2(pipes[c], O_CLOEXEC) || above_targets(&pipes[c][1])) {
             rc = err_set(e, ERR_IO, "", "spawn %s: pipe: %s", o->argv[0], strerror(errno));
@@ -348,56 +383,83 @@ int proc_run(const struct proc_opts *o, struct proc_result *r, struct err *e)
         rc = err_set(e, ERR_IO, "", "cannot run %s: %s", o->argv[0], strerror(sr));
         goto out;
     }
-    s.pid = pid;
-    if (o->pid_out)
-        atomic_store(o->pid_out, (int)pid);
-    s.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);   /* close-on-exec; -1: probe each wake-up */
+    s->pid = pid;
+    if (s->pid_out)
+        atomic_store(s->pid_out, (int)pid);
+    s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);   /* close-on-exec; -1: probe each wake-up */
     close_fd(&in[0]);
-    s.in_fd = in[1];
+    s->in_fd = in[1];
     in[1] = -1;
-    int nb = set_nonblock(s.in_fd);
+    int nb = set_nonblock(s->in_fd);
     for (int c = 0; c < NCHAN; c++) {
         close_fd(&pipes[c][1]);
-        s.fd[c] = pipes[c][0];
+        s->fd[c] = pipes[c][0];
         pipes[c][0] = -1;
-        if (s.fd[c] >= 0)
-            nb |= set_nonblock(s.fd[c]);
+        if (s->fd[c] >= 0)
+            nb |= set_nonblock(s->fd[c]);
     }
     if (nb) {
         rc = err_set(e, ERR_IO, "", "spawn %s: fcntl: %s", o->argv[0], strerror(errno));
         goto out;
     }
-    if (!o->in || o->in_len == 0)
-        close_fd(&s.in_fd);
-    rc = pump(&s, r, e);
-    if (rc == 0)
-        fill(r, &s);
-    if (rc == 0 && (!r->out || !r->err || (cap[2] && !r->extra[0]) || (cap[3] && !r->extra[1]))) {
-        proc_result_free(r);
-        rc = err_set(e, ERR_NOMEM, "", "out of memory keeping the child's output");
-    }
 out:
-    if (s.pid > 0 && !s.reaped) {
-        kill(-s.pid, SIGKILL);
-        reap(&s);
-    }
-    if (rc)
-        memset(r, 0, sizeof *r);   /* nothing to hand back on failure */
     close_fd(&in[0]);
     close_fd(&in[1]);
-    close_fd(&s.in_fd);
-    close_fd(&s.pidfd);
     for (int c = 0; c < NCHAN; c++) {
         close_fd(&pipes[c][0]);
         close_fd(&pipes[c][1]);
-        close_fd(&s.fd[c]);
-        buf_free(&s.buf[c]);
     }
     if (fa_ok)
         posix_spawn_file_actions_destroy(&fa);
     if (at_ok)
         posix_spawnattr_destroy(&at);
+    if (rc)
+        finish_proc(s);   /* a child already spawned is killed and reaped */
+    else
+        *out = s;
     return rc;
+}
+
+int proc_exited(struct proc *p)
+{
+    return p->reaped || has_exited(p, NULL) != 0;
+}
+
+int proc_finish(struct proc *p, const char *in, size_t in_len, long deadline_ms, atomic_int *cancel,
+                struct proc_result *r, struct err *e)
+{
+    memset(r, 0, sizeof *r);
+    p->cancel = cancel;
+    p->in = in;
+    p->in_len = in ? in_len : 0;
+    p->deadline_ms = deadline_ms;
+    p->start = now_ms();
+    if (p->in_len == 0)
+        close_fd(&p->in_fd);
+    int rc = pump(p, r, e);
+    if (rc == 0)
+        fill(r, p);
+    if (rc == 0 && (!r->out || !r->err || (p->cap[2] && !r->extra[0]) || (p->cap[3] && !r->extra[1]))) {
+        proc_result_free(r);
+        rc = err_set(e, ERR_NOMEM, "", "out of memory keeping the child's output");
+    }
+    if (rc)
+        memset(r, 0, sizeof *r);   /* nothing to hand back on failure */
+    finish_proc(p);
+    return rc;
+}
+
+void proc_abort(struct proc *p)
+{
+    finish_proc(p);
+}
+
+int proc_run(const struct proc_opts *o, struct proc_result *r, struct err *e)
+{
+    struct proc *p;
+    memset(r, 0, sizeof *r);
+    int rc = proc_start(o, &p, e);
+    return rc ? rc : proc_finish(p, o->in, o->in_len, o->deadline_ms, o->cancel, r, e);
 }
 
 void proc_result_free(struct proc_result *r)

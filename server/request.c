@@ -11,14 +11,16 @@
  *   spec (a registry id or alias and the same spec written inline give the same text), the options
  *   are printed with every key in a fixed order, the defaults filled in and seed null when not
  *   given; priority is not an option of the evaluation (it is the queue's business) and stays out.
- *   options.lint is printed last and only when it names a rule, keys sorted.
+ *   options.metrics is null (the default list) or the names in the order given (the order of the
+ *   result's metrics). options.lint is printed last and only when it names a rule, keys sorted.
  *   The cache key hashes, one per line: "kgrade-cache/1", the language, the sha256 of the code that
  *   runs (the extracted code: the same code in other prose is the same evaluation), the spec JSON,
  *   the options JSON, the daemon's version (a new version evaluates again), and the ingest line
  *   when there is one (intake.h: the prompt's autotune limit, the baseline's code, the no-code
  *   message). The baseline job's key is the key of a plain {"source"} request of its code.
  *
- * Does not: look at the store or the scheduler (no GPU check, no queue limit: the handlers do). */
+ * Does not: look at the store or the scheduler (no GPU check, no queue limit: the handlers do), or
+ * know which metric names exist (only their form: metricset.c asks the worker about the rest). */
 #include "request.h"
 
 #include <math.h>
@@ -247,9 +249,10 @@ static int read_candidate(const cJSON *req, const char *prefix, size_t max_sourc
 
 struct opts {
     const char *mode, *precision;
-    int exact, timing, baselines, metrics;
+    int exact, timing, baselines;
     long trials, budget, seed, priority;   /* seed -1: not given */
     cJSON *lint;                /* owned: the rules given, keys sorted; NULL when none */
+    cJSON *metrics;             /* owned: the metric names given, in order; NULL: the default list */
 };
 
 static int valid_rule(const char *id)
@@ -313,6 +316,60 @@ nomem:
     return ERR_NOMEM;
 }
 
+/* A metric name as the worker's metricname_syntax (runner/metricname.c) has it: 1..128 bytes of
+ * [a-z0-9_.], a letter first, at least one "__". Whether the name is known is metricset.c's. */
+static int valid_metric(const char *name)
+{
+    size_t n = strlen(name);
+    return n >= 1 && n <= REQUEST_METRIC_LEN && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_.") == n &&
+           name[0] >= 'a' && name[0] <= 'z' && strstr(name, "__") != NULL;
+}
+
+/* options.metrics: null or absent (the default list: o->metrics stays NULL), or an array of at most
+ * REQUEST_METRICS_MAX distinct metric names, kept in their order ([]: no metrics). true and false,
+ * the option's earlier boolean form, are read as null and []. */
+static int read_metrics(const cJSON *op, const char *prefix, struct opts *o, struct request_err *re)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(op, "metrics");
+    char base[160], f[160], sub[64];
+    int n = 0;
+    if (!m || cJSON_IsNull(m) || cJSON_IsTrue(m))
+        return 0;
+    if (!cJSON_IsArray(m) && !cJSON_IsFalse(m))
+        return bad(re, prefix, "options.metrics", "an array of metric names (docs/metrics.md), or null for "
+                   "the default list");
+    fpath(base, prefix, "options.metrics");
+    for (const cJSON *v = m->child; v; v = v->next, n++) {
+        snprintf(sub, sizeof sub, "options.metrics[%d]", n);
+        if (n == REQUEST_METRICS_MAX) {
+            request_err_set(re, 422, "invalid_field", base, "%s: more than %d metric names", base,
+                            REQUEST_METRICS_MAX);
+            return ERR_INVALID;
+        }
+        if (!cJSON_IsString(v))
+            return bad(re, prefix, sub, "a metric name (a string)");
+        fpath(f, prefix, sub);
+        if (!valid_metric(v->valuestring)) {
+            request_err_set(re, 422, "invalid_field", f, "%s: '%.140s' is not a metric name (1 to %d of a-z, "
+                            "0-9, _ and ., a letter first, with \"__\"; docs/metrics.md)", f, v->valuestring,
+                            REQUEST_METRIC_LEN);
+            return ERR_INVALID;
+        }
+        for (const cJSON *w = m->child; w != v; w = w->next)
+            if (strcmp(w->valuestring, v->valuestring) == 0) {
+                request_err_set(re, 422, "invalid_field", f, "%s: '%s' appears more than once", f,
+                                v->valuestring);
+                return ERR_INVALID;
+            }
+    }
+    o->metrics = cJSON_IsFalse(m) ? cJSON_CreateArray() : cJSON_Duplicate(m, 1);
+    if (!o->metrics) {
+        request_err_set(re, 500, "internal", NULL, "out of memory");
+        return ERR_NOMEM;
+    }
+    return 0;
+}
+
 static int read_options(const cJSON *req, const char *prefix, struct opts *o, struct request_err *re)
 {
     static const char *const keys[] = {REQUEST_OPTION_KEYS, "priority"};
@@ -334,13 +391,25 @@ static int read_options(const cJSON *req, const char *prefix, struct opts *o, st
         opt_int(op, "timing_budget_ms", prefix, "options.timing_budget_ms", 100, 60000, &o->budget,
                 re) ||
         opt_bool(op, "baselines", prefix, "options.baselines", &o->baselines, re) ||
-        opt_bool(op, "metrics", prefix, "options.metrics", &o->metrics, re) ||
         /* null is how the canonical options show "not given": it round-trips */
         (!cJSON_IsNull(seed) &&
          opt_int(op, "seed", prefix, "options.seed", 0, (1L << 30) - 1, &o->seed, re)) ||
         opt_int(op, "priority", prefix, "options.priority", 0, 9, &o->priority, re))
         return ERR_INVALID;
-    return read_lint(op, prefix, o, re);
+    int rc = read_metrics(op, prefix, o, re);
+    return rc ? rc : read_lint(op, prefix, o, re);
+}
+
+/* j[key] = a copy of v, or null when v is NULL; the added item, NULL when out of memory. */
+static cJSON *add_copy(cJSON *j, const char *key, const cJSON *v)
+{
+    if (!v)
+        return cJSON_AddNullToObject(j, key);
+    cJSON *c = cJSON_Duplicate(v, 1);
+    if (c && cJSON_AddItemToObject(j, key, c))
+        return c;
+    cJSON_Delete(c);
+    return NULL;
 }
 
 static char *options_json(const struct opts *o)
@@ -354,7 +423,7 @@ static char *options_json(const struct opts *o)
         !cJSON_AddBoolToObject(j, "timing", o->timing) ||
         !cJSON_AddNumberToObject(j, "timing_budget_ms", (double)o->budget) ||
         !cJSON_AddBoolToObject(j, "baselines", o->baselines) ||
-        !cJSON_AddBoolToObject(j, "metrics", o->metrics) ||
+        !add_copy(j, "metrics", o->metrics) ||
         !(o->seed < 0 ? cJSON_AddNullToObject(j, "seed")
                       : cJSON_AddNumberToObject(j, "seed", (double)o->seed)))
         goto out;
@@ -397,7 +466,7 @@ int request_parse_bounded(const cJSON *req, size_t max_source, size_t max_text, 
     static const char *const keys[] = {"problem", "candidate", "options", "force"};
     struct conv_spec spec;
     struct opts o = {.mode = "full", .precision = "tf32", .exact = 1, .timing = 1, .baselines = 1,
-                     .metrics = 0, .trials = 3, .budget = 2000, .seed = -1,
+                     .metrics = NULL, .trials = 3, .budget = 2000, .seed = -1,
                      .priority = default_priority};
     int force = 0, nomem = 0;
     cJSON *sj = NULL;
@@ -430,6 +499,8 @@ int request_parse_bounded(const cJSON *req, size_t max_source, size_t max_text, 
     out->key_line = intake_key_line(t, with_base, &nomem);
     if (!out->spec_json || !out->options_json || nomem)
         goto out;
+    out->metrics = o.metrics;
+    o.metrics = NULL;
     sha256_hex(t->source, t->source_len, out->source_sha256);
 
     struct store_newjob *j = &out->job;
@@ -464,6 +535,7 @@ int request_parse_bounded(const cJSON *req, size_t max_source, size_t max_text, 
 out:
     cJSON_Delete(sj);
     cJSON_Delete(o.lint);
+    cJSON_Delete(o.metrics);
     if (rc)
         request_job_free(out);
     return rc;
@@ -474,6 +546,7 @@ void request_job_free(struct request_job *j)
     free(j->spec_json);
     free(j->options_json);
     free(j->key_line);
+    cJSON_Delete(j->metrics);
     intake_free(&j->cand);
     memset(j, 0, sizeof *j);
 }

@@ -42,6 +42,11 @@ cJSON *request_err_body(const struct request_err *re);
 #define REQUEST_OPTION_KEYS "mode", "trials", "exact", "precision", "timing", "timing_budget_ms", \
                             "baselines", "metrics", "seed", "lint"
 
+/* options.metrics: at most this many names, each 1..REQUEST_METRIC_LEN bytes (as the worker's
+ * METRICNAME_MAX and METRICNAME_LEN). */
+#define REQUEST_METRICS_MAX 64
+#define REQUEST_METRIC_LEN 128
+
 /* options.lint: at most this many rules, each id 1..48 of [a-z0-9-]. */
 #define REQUEST_LINT_MAX 64
 
@@ -58,6 +63,8 @@ struct request_job {
     char *spec_json;            /* owned */
     char *options_json;         /* owned */
     char *key_line;             /* owned: the cache key's ingest line (intake.h), NULL when none */
+    cJSON *metrics;             /* owned: options.metrics, an array of well-formed names (whether
+                                   they exist is metricset.h's); NULL: the default list */
     char source_sha256[65];
     char cache_key[65];
     char base_sha256[65];

@@ -45,6 +45,17 @@
  *   --sandbox-memory-python. A job whose request held no code (language "none") is finished in the
  *   CPU lane with verdict no_code and no worker at all.
  *
+ *   PRE-STARTED WORKERS (--prestart, on by default where workers are sandboxed): a GPU lane keeps one
+ *   Triton worker waiting in a fresh sandbox of its own slot (prestart.h), started after the
+ *   canary and whenever the lane finds nothing to claim, before it waits. A Triton job
+ *   is handed to it; a CUDA job runs cold beside it and leaves it waiting. A lane with a queue
+ *   (a batch) runs its jobs cold one after the other: a worker started as the previous job ends is
+ *   not ready sooner than a cold one (measured: 0.3 s later, docs/triton.md). One that died while
+ *   waiting is logged and its job runs cold (a job never fails for it), and no new one is started
+ *   until the lane's next job; one older than --prestart-idle is replaced; after a fault on its
+ *   GPU it is stopped before the canary; at shutdown it is stopped too (its stdin closed: it
+ *   exits on its own, so its sandbox is torn down by its keeper, not killed from outside).
+ *
  *   Every record is finished in one place (finish_record): the ingest JSON of the job's request
  *   merged in, and when the job has a baseline (the prompt's current code, its own job queued one
  *   priority above) the comparison with it as it stands then.
@@ -66,6 +77,7 @@
 #include "isolation.h"
 #include "log.h"
 #include "metrics.h"
+#include "prestart.h"
 #include "proc.h"
 #include "sha256.h"
 #include "verdict.h"
@@ -76,6 +88,7 @@
 #define ERR_MAX (16u << 10)
 #define META_MAX 4096           /* the sandbox's meta line (fd 4) */
 #define BACKSTOP_MS 10000       /* past the sandbox's own wall clock, the daemon kills the keeper */
+#define STOP_WAIT_MS 2000       /* a pre-started worker's own exit, once its stdin is closed */
 #define INSIDE_SHARED "/kgrade/cache"          /* where a sandbox sees the shared cache */
 #define INSIDE_CANDIDATE "/kgrade/candidate"   /* and the candidate's own cache directory */
 
@@ -86,6 +99,9 @@ struct lane {
     char job[32], batch[32];    /* what runs now ("" when idle); under s->mu */
     atomic_int cancel;
     atomic_int pid;
+    struct prestart warm;       /* GPU lanes: the pre-started worker (the lane's thread only) */
+    int warm_paused;            /* one died while waiting: no new one until the lane's next job */
+    double warm_since;          /* when the waiting one was started (now_s), 0: none; under s->mu */
 };
 
 struct gpu {
@@ -261,6 +277,91 @@ static int canary(struct lane *l, const char *after)
     return healthy;
 }
 
+/* ---- the pre-started worker ------------------------------------------------------------------ */
+
+static int prestart_on(const struct sched *s, const struct lane *l)
+{
+    return l->gpu >= 0 && s->cfg->prestart && s->iso->sandboxed && !s->iso->refusal[0];
+}
+
+/* What /v1/health says about lane l's pre-started worker. */
+static void warm_publish(struct lane *l)
+{
+    pthread_mutex_lock(&l->s->mu);
+    l->warm_since = l->warm.proc ? now_s() - prestart_age_s(&l->warm) : 0;
+    pthread_mutex_unlock(&l->s->mu);
+}
+
+/* Stop lane l's pre-started worker, if any, saying why. */
+static void warm_stop(struct lane *l, const char *why)
+{
+    if (!l->warm.proc)
+        return;
+    log_info(NULL, "gpu %d: the pre-started worker is stopped (%s)", l->s->gpus[l->gpu].ordinal, why);
+    prestart_stop(&l->warm, STOP_WAIT_MS);
+    warm_publish(l);
+}
+
+/* Lane l's pre-started worker as DESIGN says: one that died while waiting is noted, one past
+ * --prestart-idle replaced, and one started when there is none (and none died since the last job). */
+static void keep_warm(struct lane *l)
+{
+    struct sched *s = l->s;
+    int ordinal = s->gpus[l->gpu].ordinal;
+    struct err e;
+    if (!prestart_on(s, l))
+        return;
+    if (prestart_dead(&l->warm, &e)) {
+        log_warn(NULL, "gpu %d: the pre-started worker died while waiting: %s; Triton jobs start cold until "
+                 "the next job is done", ordinal, e.msg);
+        l->warm_paused = 1;
+    } else if (l->warm.proc && prestart_age_s(&l->warm) >= (double)s->cfg->prestart_idle_s) {
+        char why[64];
+        snprintf(why, sizeof why, "idle for %ld s: replaced", s->cfg->prestart_idle_s);
+        warm_stop(l, why);
+    }
+    if (!l->warm.proc && !l->warm_paused) {
+        char shared[700], bind[800];
+        snprintf(shared, sizeof shared, "%s/shared", s->cfg->cache_dir);
+        snprintf(bind, sizeof bind, "%s:" INSIDE_SHARED, shared);
+        struct prestart_spec x = {.iso = s->iso, .worker = s->cfg->worker, .python = s->cfg->python,
+                                  .slot = s->nlanes + l->gpu, .gpu = ordinal, .shared_bind = bind,
+                                  .wall_ms = (s->cfg->prestart_idle_s + s->cfg->job_timeout_s) * 1000 + BACKSTOP_MS,
+                                  .memory = s->cfg->sandbox_memory_python, .out_max = OUT_MAX, .err_max = ERR_MAX,
+                                  .record_max = RECORD_MAX, .meta_max = META_MAX};
+        int rc = make_dir(shared) ? err_set(&e, ERR_IO, "", "cannot create %s: %s", shared, strerror(errno))
+                                  : prestart_start(&l->warm, &x, &e);
+        if (rc) {
+            log_error(NULL, "gpu %d: cannot pre-start a worker: %s; Triton jobs start cold until the next job is "
+                      "done", ordinal, e.msg);
+            l->warm_paused = 1;
+        }
+    }
+    warm_publish(l);
+}
+
+/* Job c (command line w) through lane l's pre-started worker, its deadline counted from the
+ * hand-over: 1 when the worker ran it (r filled), 0 when there is none or it was lost (logged: the
+ * caller starts the job cold), -1 when it failed while running (e says why). */
+static int run_warm(struct lane *l, const struct store_claim *c, const struct workcmd *w, long deadline_s,
+                    struct proc_result *r, struct err *e)
+{
+    if (!l->warm.proc)
+        return 0;
+    double waited = prestart_age_s(&l->warm);
+    if (waited >= (double)l->s->cfg->prestart_idle_s) {   /* its sandbox's clock may not cover a whole job */
+        warm_stop(l, "idle too long for a job");
+        return 0;
+    }
+    log_info(c->id, "gpu step: handed to the pre-started worker (waiting for %.1f s)", waited);
+    int rc = prestart_handover(&l->warm, w->v, c->source, c->source_len, deadline_s * 1000, &l->cancel, r, e);
+    warm_publish(l);
+    if (rc == PRESTART_LOST) {
+        log_warn(c->id, "the pre-started worker was lost: %s; the job starts cold", e->msg);
+        return 0;
+    }
+    return rc < 0 ? -1 : 1;
+}
 
 /* The one place a job's record is finished: what was read from its request merged in (the
  * candidate's form, language and extraction; the prompt), its baseline compared, the isolation and
@@ -320,7 +421,10 @@ static void run_job(struct lane *l, struct store_claim *c)
         log_info(c->id, "no code: verdict=no_code");
         goto finish;
     }
-    if (make_dir(cand) || (l->gpu >= 0 && make_dir(shared))) {
+    int warm = l->gpu >= 0 && w.python ? run_warm(l, c, &w, deadline_s, &r, &e) : 0;
+    if (warm)
+        started = warm > 0;
+    else if (make_dir(cand) || (l->gpu >= 0 && make_dir(shared))) {
         err_set(&e, ERR_IO, "", "cannot create the cache directory: %s", strerror(errno));
     } else if (run_sandboxed(l, w.v, &run, c->source, c->source_len, &r, &e) == 0)
         started = 1;
@@ -369,6 +473,7 @@ finish:
     if (l->gpu >= 0 && verdict_is_fault(verdict)) {
         char why[64];
         snprintf(why, sizeof why, "after %s", verdict);
+        warm_stop(l, "a fault on its GPU; the canary runs");
         canary(l, why);
     }
 out:
@@ -388,6 +493,8 @@ static void *lane_main(void *arg)
         return NULL;    /* no candidate code on this host; sched_start said why */
     if (l->gpu >= 0 && !canary(l, "at start"))
         return NULL;
+    if (l->gpu >= 0)
+        keep_warm(l);   /* before the first claim, so that a lane's first Triton job finds one too */
     while (!atomic_load(&s->stop) && !(l->gpu >= 0 && atomic_load(&s->gpus[l->gpu].out_of_service))) {
         uint64_t gen = store_generation(s->st);
         struct store_claim c;
@@ -399,6 +506,8 @@ static void *lane_main(void *arg)
             continue;
         }
         if (rc == 0) {
+            if (l->gpu >= 0)
+                keep_warm(l);   /* nothing to claim: the time to start (or check) the next one */
             store_wait_change(s->st, gen, 1000);
             continue;
         }
@@ -412,9 +521,13 @@ static void *lane_main(void *arg)
         run_job(l, &c);
         pthread_mutex_lock(&s->mu);
         l->job[0] = l->batch[0] = 0;
+        atomic_store(&l->cancel, atomic_load(&s->stop));   /* no job to cancel now */
         pthread_mutex_unlock(&s->mu);
+        l->warm_paused = 0;
         store_claim_free(&c);
     }
+    if (l->gpu >= 0)
+        warm_stop(l, atomic_load(&s->stop) ? "shutdown" : "its GPU is out of service");
     return NULL;
 }
 
@@ -529,7 +642,13 @@ cJSON *sched_describe(struct sched *s)
         cJSON_AddNumberToObject(g, "busy_fraction", up > 0 ? metrics_gpu_busy_seconds(i) / up : 0);
         cJSON_AddBoolToObject(g, "in_service", !atomic_load(&s->gpus[i].out_of_service));
         cJSON_AddStringToObject(g, "canary", s->gpus[i].canary[0] ? s->gpus[i].canary : "not run yet");
-        const char *job = i + ncpu < s->started ? s->lanes[i + ncpu].job : "";
+        const struct lane *gl = i + ncpu < s->started ? &s->lanes[i + ncpu] : NULL;
+        cJSON *ps = cJSON_AddObjectToObject(g, "prestart");
+        cJSON_AddBoolToObject(ps, "enabled", gl && prestart_on(s, gl));
+        cJSON_AddBoolToObject(ps, "waiting", gl && gl->warm_since > 0);
+        if (gl && gl->warm_since > 0)
+            cJSON_AddNumberToObject(ps, "age_s", (double)(long long)((now_s() - gl->warm_since) * 10) / 10);
+        const char *job = gl ? gl->job : "";
         if (job[0])
             cJSON_AddStringToObject(g, "job", job);
         else

@@ -6,7 +6,8 @@
  * compiles moves on to waiting_gpu, its cubin now in the shared compile cache. One GPU lane per GPU
  * takes waiting_gpu jobs one at a time and runs `kgrade-worker eval` (a compile-cache hit), so the
  * GPU only ever times one candidate while the CPUs prepare the next ones. Both take the highest
- * priority first, then the oldest. */
+ * priority first, then the oldest. A GPU lane with nothing to claim keeps a Triton worker
+ * pre-started for its next Triton job (prestart.h; --prestart). */
 #ifndef KGRADE_SCHED_H
 #define KGRADE_SCHED_H
 
@@ -41,7 +42,8 @@ int sched_cancel(struct sched *s, const char *id, enum store_status *prev, struc
 /* Cancel a batch (store_cancel_batch) and kill its running workers. */
 int sched_cancel_batch(struct sched *s, const char *batch_id, long *n, struct err *e);
 
-/* Health: {"gpus": [{"ordinal", "name", "arch", "busy_fraction", "in_service", "canary", "job"}],
+/* Health: {"gpus": [{"ordinal", "name", "arch", "busy_fraction", "in_service", "canary",
+ * "prestart": {"enabled", "waiting", "age_s"?}, "job"}],
  * "gpu_error"?,
  * "worker": {"path", "nvrtc", "driver", "cudnn"}}. Caller deletes. */
 cJSON *sched_describe(struct sched *s);

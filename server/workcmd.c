@@ -4,7 +4,8 @@
  *   The canonical options JSON (request.c) is the only input besides the claim: every value was
  *   validated at submission, and each is read here with its default should a row of an older
  *   schema lack it. options.lint becomes one --lint argument, its rules in the options' (sorted)
- *   order; the autotune limit comes from the prompt the job's ingest JSON holds. The CUDA lines
+ *   order; options.metrics one --metrics argument (GPU lane only: the CPU step collects nothing);
+ *   the autotune limit comes from the prompt the job's ingest JSON holds. The CUDA lines
  *   are exactly what they were before Triton candidates existed.
  *
  * Does not: run anything or decide the sandbox's binds and wall clock (sched.c does). */
@@ -25,6 +26,29 @@ static int opt_bool(const cJSON *o, const char *k, int dflt)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
     return cJSON_IsBool(v) ? cJSON_IsTrue(v) : dflt;
+}
+
+/* options.metrics as the worker's --metrics value into buf: "a,b,c", "none" for [] (and for false,
+ * the option's earlier form, in rows stored before it was a list); 0 when no flag is wanted (null,
+ * absent, true: the worker's default list). */
+static int metrics_arg(const cJSON *o, char *buf, size_t cap)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "metrics"), *v;
+    size_t n = 0;
+    if (!cJSON_IsArray(m) && !cJSON_IsFalse(m))
+        return 0;
+    buf[0] = '\0';
+    for (v = cJSON_IsArray(m) ? m->child : NULL; v; v = v->next) {
+        int k = cJSON_IsString(v) ? snprintf(buf + n, cap - n, "%s%s", n ? "," : "", v->valuestring) : 0;
+        if (k < 0 || (size_t)k >= cap - n) {
+            buf[n] = '\0';   /* cannot happen within request.h's bounds; cut before the name */
+            break;
+        }
+        n += (size_t)k;
+    }
+    if (n == 0)
+        snprintf(buf, cap, "none");
+    return 1;
 }
 
 static void add(struct workcmd *w, const char *s)
@@ -101,6 +125,8 @@ void workcmd_build(const struct workcmd_ctx *x, const struct store_claim *c, con
             snprintf(w->seed, sizeof w->seed, "%.0f", seed->valuedouble);
             add(w, "--seed"), add(w, w->seed);
         }
+        if (metrics_arg(opts, w->metrics, sizeof w->metrics))
+            add(w, "--metrics"), add(w, w->metrics);
     }
     add(w, "--problem"), add(w, problem);
     add(w, "--cache"), add(w, x->shared);

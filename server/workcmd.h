@@ -5,6 +5,8 @@
  *                     --record-fd 3 [--seal] --compact -
  *   CUDA, GPU lane    kgrade-worker eval --device N <options> --problem P --cache C
  *                     --candidate-cache D --record-fd 3 [--seal] --compact --source -
+ *                     (<options> ends with --metrics a,b,c or --metrics none when the request's
+ *                     options.metrics is a list; without it, null: the worker's default list)
  *   Triton, CPU lane  kgrade-worker compile --language triton [--python P] [--lint ID=ACTION,...]
  *                     [--autotune-max N] --record-fd 3 --compact -      (no --seal: it runs python3)
  *   Triton, GPU lane  the CUDA eval line plus --language triton [--python P] [--lint ...]
@@ -40,6 +42,7 @@ struct workcmd {
     int python;                 /* 1: a Triton candidate */
     char arch[16], dev[16], seed[24], trials[16], budget[24], precision[8], autotune[16];
     char lint[4096];            /* "ID=ACTION,...": 64 rules of at most 48 + 7 bytes */
+    char metrics[64 * 129];     /* "a,b,c" or "none": 64 names of at most 128 bytes (request.h) */
 };
 
 /* Build w for claim c: options is c's options JSON parsed (NULL: the defaults), ingest its ingest

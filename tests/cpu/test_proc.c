@@ -1,12 +1,15 @@
 /* test_proc.c — proc_run with /bin/sh children: exit codes and signals, bounded output with
  * large stdin, deadlines, grandchildren, cancel from another thread, the fds and signal state the
- * child starts with, exec failures, and many threads spawning at once. Timing bounds are loose
+ * child starts with, exec failures, and many threads spawning at once; proc_start with the input
+ * handed over later (the deadline counted from the hand-over, output written while waiting, a
+ * child that died while waiting) and proc_abort (the group killed, the child reaped). Timing bounds are loose
  * (a sanitizer build on a busy machine) but far below the 30 s the children would otherwise run. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -336,6 +339,128 @@ static void test_exec_fail(void)
     CHECK_INT(proc_run(&o, &r, NULL), ERR_INVALID);
 }
 
+/* Start `/bin/sh -c script` now (its input comes with proc_finish). */
+static int sh_start(const char *script, atomic_int *pid_out, struct proc **p, struct err *e)
+{
+    const char *argv[] = {"/bin/sh", "-c", script, NULL};
+    struct proc_opts o = {.argv = argv, .out_max = 1 << 20, .err_max = 4096, .pid_out = pid_out};
+    return proc_start(&o, p, e);
+}
+
+static void test_start_finish(void)
+{
+    struct proc *p = NULL;
+    struct proc_result r;
+    struct err e;
+    /* fed later: what it wrote while waiting, then what the input made it write */
+    CHECK_INT(sh_start("echo early; echo early-err >&2; IFS= read -r l; echo \"got:$l\"; cat", NULL, &p, &e), 0);
+    CHECK(p != NULL);
+    usleep(300000);
+    CHECK_INT(proc_exited(p), 0);
+    CHECK_INT(proc_finish(p, "hello\nrest", 10, 5000, NULL, &r, &e), 0);
+    CHECK_STR(r.out, "early\ngot:hello\nrest");
+    CHECK_STR(r.err, "early-err\n");
+    CHECK_INT(r.exited, 1);
+    CHECK_INT(r.code, 0);
+    CHECK_INT((long)r.in_fed, 10);
+    CHECK(r.waited_ms >= 290 && r.waited_ms < 5000);
+    CHECK(r.wall_ms >= 0 && r.wall_ms < 1000);
+    proc_result_free(&r);
+
+    /* the deadline counts from the hand-over, not from the start: it waited 400 ms, then had 300 */
+    CHECK_INT(sh_start("sleep 30", NULL, &p, &e), 0);
+    usleep(400000);
+    double t0 = now_ms();
+    CHECK_INT(proc_finish(p, NULL, 0, 300, NULL, &r, &e), 0);
+    double dt = now_ms() - t0;
+    CHECK(dt >= 290 && dt < 800);
+    CHECK_INT(r.timed_out, 1);
+    CHECK_INT(r.signal, SIGKILL);
+    CHECK(r.wall_ms >= 290 && r.wall_ms < 800);
+    CHECK(r.waited_ms >= 390);
+    proc_result_free(&r);
+
+    /* more than a pipe's buffer while waiting: the child blocks, nothing is lost at the hand-over */
+    CHECK_INT(sh_start("head -c 200000 /dev/zero; echo done >&2", NULL, &p, &e), 0);
+    usleep(300000);
+    CHECK_INT(proc_exited(p), 0);
+    CHECK_INT(proc_finish(p, NULL, 0, 10000, NULL, &r, &e), 0);
+    CHECK_INT((long)r.out_seen, 200000);
+    CHECK_INT((long)r.out_len, 200000);
+    CHECK_STR(r.err, "done\n");
+    proc_result_free(&r);
+
+    /* died while waiting: proc_exited says so; the hand-over feeds nothing and reports its death */
+    CHECK_INT(sh_start("exit 7", NULL, &p, &e), 0);
+    int gone = 0;
+    for (int i = 0; i < 200 && !gone; i++) {
+        gone = proc_exited(p);
+        if (!gone)
+            usleep(5000);
+    }
+    CHECK_INT(gone, 1);
+    CHECK_INT(proc_exited(p), 1);   /* peeking does not reap: still exited */
+    CHECK_INT(proc_finish(p, "job\n", 4, 5000, NULL, &r, &e), 0);
+    CHECK_INT(r.exited, 1);
+    CHECK_INT(r.code, 7);
+    CHECK_INT((long)r.in_fed, 0);
+    proc_result_free(&r);
+
+    /* cancelled before the hand-over: killed at once when it comes */
+    atomic_int set = 1;
+    CHECK_INT(sh_start("sleep 30", NULL, &p, &e), 0);
+    CHECK_INT(proc_finish(p, NULL, 0, 0, &set, &r, &e), 0);
+    CHECK_INT(r.cancelled, 1);
+    CHECK(r.wall_ms < 500);
+    proc_result_free(&r);
+
+    /* an exec failure: an error, no child to end */
+    const char *bad[] = {"/nonexistent/kgrade-worker", NULL};
+    struct proc_opts o = {.argv = bad, .out_max = 10, .err_max = 10};
+    p = (struct proc *)(uintptr_t)1;   /* garbage: proc_start must clear it */
+    CHECK_INT(proc_start(&o, &p, &e), ERR_IO);
+    CHECK(p == NULL);
+}
+
+static void test_abort(void)
+{
+    char file[] = "/tmp/kgrade-test-proc-XXXXXX";
+    int fd = mkstemp(file);
+    CHECK(fd >= 0);
+    if (fd >= 0)
+        close(fd);
+    char script[200];
+    snprintf(script, sizeof script, "sleep 30 & echo $! >%s; exec sleep 30", file);
+    atomic_int pid = 0;
+    struct proc *p = NULL;
+    struct err e;
+    CHECK_INT(sh_start(script, &pid, &p, &e), 0);
+    long child = atomic_load(&pid);
+    CHECK(child > 0);
+    long grandchild = 0;
+    for (int i = 0; i < 200 && !grandchild; i++) {
+        FILE *f = fopen(file, "r");
+        if (f && fscanf(f, "%ld", &grandchild) != 1)
+            grandchild = 0;
+        if (f)
+            fclose(f);
+        if (!grandchild)
+            usleep(5000);
+    }
+    CHECK(grandchild > 0);
+    double t0 = now_ms();
+    proc_abort(p);
+    CHECK(now_ms() - t0 < 500);
+    CHECK_INT(atomic_load(&pid), 0);
+    /* reaped: no zombie left, the pid is gone (not merely dead); the grandchild killed with the group */
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld", child);
+    CHECK(access(path, F_OK) != 0);
+    CHECK(grandchild > 0 && dead_soon(grandchild));
+    unlink(file);
+    proc_abort(NULL);   /* a no-op */
+}
+
 #define THREADS 16
 #define ROUNDS 4
 
@@ -391,6 +516,8 @@ int main(void)
     test_child_state();
     test_extra_fds();
     test_exec_fail();
+    test_start_finish();
+    test_abort();
     test_concurrent();
     return check_summary("test_proc");
 }

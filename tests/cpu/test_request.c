@@ -58,6 +58,11 @@ static void run_table(const char *dir)
                 CHECK_STR(j.job.mode, c[4]);
                 CHECK_INT(j.job.priority, atoi(c[5]));
                 CHECK_STR(j.job.options_json, c[6]);
+                /* the job's metric names are the canonical options' (NULL for null) */
+                cJSON *want = cJSON_Parse(c[6]);
+                const cJSON *wm = cJSON_GetObjectItemCaseSensitive(want, "metrics");
+                CHECK(cJSON_IsNull(wm) ? j.metrics == NULL : cJSON_Compare(wm, j.metrics, 1));
+                cJSON_Delete(want);
                 CHECK_STR(j.job.language, "cuda");
                 CHECK_INT(strlen(j.job.cache_key), 64);
             } else {
@@ -292,6 +297,23 @@ static void run_cache_keys(void)
     CHECK(strcmp(a, b) != 0);
     key_of("{\"problem\":\"kb1-56\",\"candidate\":{\"source\":\"x\"}}", 5, b);
     CHECK(strcmp(a, b) != 0);
+    /* options.metrics: null, absent and true are the default list; [] and false none; a list's
+     * order counts (it is the result's order) */
+    key_of("{\"problem\":\"kb1-55\",\"candidate\":{\"source\":\"x\"},\"options\":{\"metrics\":null}}", 5, b);
+    CHECK_STR(a, b);
+    key_of("{\"problem\":\"kb1-55\",\"candidate\":{\"source\":\"x\"},\"options\":{\"metrics\":true}}", 5, b);
+    CHECK_STR(a, b);
+    char none[65], ab[65], ba[65];
+    key_of("{\"problem\":\"kb1-55\",\"candidate\":{\"source\":\"x\"},\"options\":{\"metrics\":[]}}", 5, none);
+    CHECK(strlen(none) == 64 && strcmp(a, none) != 0);
+    key_of("{\"problem\":\"kb1-55\",\"candidate\":{\"source\":\"x\"},\"options\":{\"metrics\":false}}", 5, b);
+    CHECK_STR(none, b);
+    key_of("{\"problem\":\"kb1-55\",\"candidate\":{\"source\":\"x\"},\"options\":{\"metrics\":"
+           "[\"a__b\",\"c__d\"]}}", 5, ab);
+    key_of("{\"problem\":\"kb1-55\",\"candidate\":{\"source\":\"x\"},\"options\":{\"metrics\":"
+           "[\"c__d\",\"a__b\"]}}", 5, ba);
+    CHECK(strlen(ab) == 64 && strlen(ba) == 64);
+    CHECK(strcmp(ab, ba) != 0 && strcmp(ab, a) != 0 && strcmp(ab, none) != 0);
 
     /* the documented formula, and the job's other fields */
     cJSON *req = parse("{\"problem\":\"seed-003\",\"candidate\":{\"source\":\"abc\"}}");
@@ -304,6 +326,7 @@ static void run_cache_keys(void)
     CHECK_INT(j.job.source_len, 3);
     CHECK_INT(j.job.priority, 1);
     CHECK_INT(j.job.force, 0);
+    CHECK(j.metrics == NULL);   /* the default list */
     cJSON *spec = spec_to_json(&registry_find("kb1-55")->spec);
     char *spec_text = cJSON_PrintUnformatted(spec);
     CHECK_STR(j.job.spec_json, spec_text);

@@ -6,7 +6,8 @@
 # benchmark of kgrade-worker eval (tests/gpu/bench_eval.sh), KGRADE_API=0 to skip kgraded's corpus and
 # benchmark through HTTP (tests/gpu/api.py), KGRADE_SANDBOX=0 to skip the sandbox's GPU threat table
 # (tests/gpu/sandbox.sh), KGRADE_TRITON=0 to skip the Triton candidates (tests/gpu/triton.py;
-# KGRADE_TRITON_API=" " runs them through the worker only).
+# KGRADE_TRITON_API=" " runs them through the worker only), KGRADE_METRICS=0 to skip the per-kernel
+# metrics against ncu (tests/gpu/metrics.py).
 set -uo pipefail
 OUT=${OUT:-$PWD/gpu-out}
 mkdir -p "$OUT"
@@ -46,6 +47,11 @@ if [ "${KGRADE_TRITON:-1}" = 1 ]; then
     >"$OUT/triton.txt" 2>&1
   triton_rc=$?
 fi
+metrics_rc=skipped
+if [ "${KGRADE_METRICS:-1}" = 1 ]; then
+  OUT=$OUT python3 tests/gpu/metrics.py --worker "$PWD/$BIN" >"$OUT/metrics.txt" 2>&1
+  metrics_rc=$?
+fi
 $BIN selfcheck --shapes tests/data/gpu_shapes.txt >"$OUT/selfcheck.json" 2>"$OUT/selfcheck.log"
 self_rc=$?
 bench_rc=skipped
@@ -69,6 +75,7 @@ echo "== kgraded: corpus and benchmark through HTTP (rc $api_rc)"; cat "$OUT/api
 echo "== sandbox: threats with real candidates, canary, cost (rc $sandbox_rc)"; cat "$OUT/sandbox.txt" 2>/dev/null
 echo "== eval benchmark"; cat "$OUT/bench_eval.txt" 2>/dev/null
 echo "== Triton candidates (rc $triton_rc)"; cat "$OUT/triton.txt" 2>/dev/null
+echo "== per-kernel metrics against ncu (rc $metrics_rc)"; sed -n '/^== metrics: ours/,$p' "$OUT/metrics.txt" 2>/dev/null
 echo "== bench (rc $bench_rc)"; tail -15 "$OUT/bench.log" 2>/dev/null
 python3 - "$OUT" <<'PY'
 import json, sys, glob, os

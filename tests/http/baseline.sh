@@ -13,8 +13,9 @@
 #     options (a seed, a lint policy) make a baseline of their own;
 #   - a baseline still running when the candidate finishes: status as is, speedup null;
 #   - the worker's argv: --language triton and --autotune-max 3 in both steps, --lint as given,
-#     --seal in eval only; check mode makes no baseline; a response without code is no_code and
-#     starts no worker.
+#     --seal in eval only, the eval handed to a pre-started worker (--job-stdin, its job's arguments
+#     on stdin); check mode makes no baseline; a response without code is no_code and starts no
+#     worker.
 # Needs bash, curl and python3.
 set -u
 kgraded=$1 src=$2
@@ -26,19 +27,23 @@ mkdir "$tmp/bin"
 chmod 755 "$tmp" "$tmp/bin"
 cat >"$tmp/bin/worker" <<'W'
 #!/usr/bin/env bash
-# a stand-in kgrade-worker: info, canary, compile, eval
+# a stand-in kgrade-worker: info, canary, compile, eval (also pre-started)
 case "$1" in
   info) echo '{"devices":[{"ordinal":0,"arch":90,"name":"stand-in 0"},{"ordinal":1,"arch":90,"name":"stand-in 1"}]}'; exit 0 ;;
   canary) echo '{"healthy":true}'; exit 0 ;;
 esac
-src=$(cat)
 args="$*"
-median=2.0
-case "$src" in *num_warps=8*) median=1.0 ;; esac
+case " $* " in   # pre-started (eval --job-stdin): the job's arguments come first, one JSON line
+  *" --job-stdin "*) IFS= read -r job
+    args="$args $(python3 -c 'import json, sys; print(" ".join(json.loads(sys.argv[1])))' "$job")" ;;
+esac
+src=$(cat)
+median=2.0 warps=24.5
+case "$src" in *num_warps=8*) median=1.0 warps=55.0 ;; esac
 if [ "$1" = eval ]; then
   case "$src" in *slow-baseline*) sleep 3 ;; esac
-  printf '{"schema":"kgrade.result/1","verdict":"ok","argv":"%s","timing":{"candidate":{"n":40,"median":%s,"mean":%s,"stdev":0.02}}}' \
-    "$args" $median $median >&3
+  printf '{"schema":"kgrade.result/1","verdict":"ok","argv":"%s","timing":{"candidate":{"n":40,"median":%s,"mean":%s,"stdev":0.02}},"metrics_source":"cupti","metrics":{"conv2d_fwd_kernel":{"sm__warps_active.avg.pct_of_peak_sustained_active":%s}}}' \
+    "$args" $median $median $warps >&3
 else
   printf '{"schema":"kgrade.result/1","verdict":"ok","argv":"%s"}' "$args" >&3
 fi
@@ -96,12 +101,12 @@ b=$(field one.out 'd["baseline_id"]')
 r='d["result"]["baseline"]'
 check "the record compares with the baseline: 2.0 faster, its interval, the method" "$tmp/one.out" \
   "$r[\"id\"] == \"$b\" and $r[\"source\"] == \"prompt.current_code\" and $r[\"status\"] == \"done\" and $r[\"verdict\"] == \"ok\" and $r[\"median_ms\"] == 2.0 and $r[\"speedup\"][\"estimate\"] == 2.0 and $r[\"speedup\"][\"ci95\"][0] < 2.0 < $r[\"speedup\"][\"ci95\"][1] and $r[\"speedup\"][\"decision\"] == \"faster\" and \"delta method\" in $r[\"speedup\"][\"method\"]"
-check "the prompt's NCU metrics, with the stage's threshold, before and after not measured" "$tmp/one.out" \
-  "$r[\"metrics\"][\"conv2d_fwd_kernel\"][\"sm__warps_active.avg.pct_of_peak_sustained_active\"] == {\"prompt\": 24.93, \"before\": None, \"after\": None, \"threshold\": {\"op\": \">\", \"value\": 50, \"unit\": \"%\"}, \"met\": None} and $r[\"metrics\"][\"conv2d_fwd_kernel\"][\"launch__grid_size\"][\"threshold\"] is None and \"not collected\" in $r[\"metrics_note\"]"
+check "the prompt's NCU metrics with the stage's threshold: before (the baseline's), after (the candidate's), met" "$tmp/one.out" \
+  "$r[\"metrics\"][\"conv2d_fwd_kernel\"][\"sm__warps_active.avg.pct_of_peak_sustained_active\"] == {\"prompt\": 24.93, \"before\": 24.5, \"after\": 55.0, \"threshold\": {\"op\": \">\", \"value\": 50, \"unit\": \"%\"}, \"met\": True} and $r[\"metrics\"][\"conv2d_fwd_kernel\"][\"launch__grid_size\"] == {\"prompt\": 63500, \"before\": None, \"after\": None, \"threshold\": None, \"met\": None} and \"CUPTI\" in $r[\"metrics_note\"]"
 check "the record has the candidate's form and the parsed prompt" "$tmp/one.out" \
   'd["result"]["candidate"]["form"] == "prompt_response" and d["result"]["candidate"]["language"] == "triton" and d["result"]["prompt"]["stage"]["autotune_max_configs"] == 3 and d["result"]["prompt"]["target_gpu"] == "4090"'
-check "eval argv: --language triton, --autotune-max 3, --seal, no --lint" "$tmp/one.out" \
-  '"--language triton" in d["result"]["argv"] and "--lint" not in d["result"]["argv"] and "--autotune-max 3" in d["result"]["argv"] and "--seal" in d["result"]["argv"] and d["result"]["argv"].startswith("eval ")'
+check "eval argv: --language triton, --autotune-max 3, --seal, no --lint, a pre-started worker" "$tmp/one.out" \
+  '"--language triton" in d["result"]["argv"] and "--lint" not in d["result"]["argv"] and "--autotune-max 3" in d["result"]["argv"] and "--seal" in d["result"]["argv"] and d["result"]["argv"].startswith("eval ") and "--job-stdin" in d["result"]["argv"]'
 get "$b" base.out
 check "the baseline is an evaluation of its own: the current code, claimed first" "$tmp/base.out" \
   "d[\"status\"] == \"done\" and d[\"language\"] == \"triton\" and d[\"priority\"] == $(field one.out 'd["priority"]') + 1 and d[\"baseline_id\"] is None and d[\"result\"][\"candidate\"][\"language_from\"] == \"prompt\" and d[\"result\"][\"candidate\"][\"extraction\"][\"from\"] == \"prompt.current_code\" and d[\"result\"][\"prompt\"] is None and d[\"options\"] == json.loads($(field one.out 'json.dumps(json.dumps(d["options"]))'))"
