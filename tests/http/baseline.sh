@@ -34,8 +34,8 @@ case "$1" in
 esac
 args="$*"
 case " $* " in   # pre-started (eval --job-stdin): the job's arguments come first, one JSON line
-  *" --job-stdin "*) IFS= read -r job
-    args="$args $(python3 -c 'import json, sys; print(" ".join(json.loads(sys.argv[1])))' "$job")" ;;
+  *" --job-stdin "*) IFS= read -r job   # ["a","b",...] of plain strings here: a b ...
+    job=${job#[\"}; job=${job%\"]}; args="$args ${job//\",\"/ }" ;;
 esac
 src=$(cat)
 median=2.0 warps=24.5
