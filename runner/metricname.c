@@ -25,6 +25,7 @@
  * Does not: compute any metric's value (the collector does), or touch a GPU (only
  * metricname_device_chip asks the driver which chip a device is). */
 #include "metricname.h"
+#include "metricform.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,18 +97,10 @@ bool metricname_is_launch(const char *name)
 
 int metricname_syntax(const char *name, struct err *e)
 {
-    size_t n = name ? strnlen(name, METRICNAME_LEN + 1) : 0;
-    if (n == 0)
+    const char *why = metricform_problem(name);
+    if (why && (!name || !*name))
         return err_set(e, ERR_INVALID, "metrics", "an empty metric name");
-    if (n > METRICNAME_LEN)
-        return err_set(e, ERR_INVALID, "metrics", "'%.40s...' is longer than %d bytes", name, METRICNAME_LEN);
-    if (strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_.") != n)
-        return err_set(e, ERR_INVALID, "metrics", "'%s' has a character outside a-z, 0-9, _ and .", name);
-    if (name[0] < 'a' || name[0] > 'z')
-        return err_set(e, ERR_INVALID, "metrics", "'%s' does not start with a letter", name);
-    if (!strstr(name, "__"))
-        return err_set(e, ERR_INVALID, "metrics", "'%s' is not of the form unit__counter (no \"__\")", name);
-    return 0;
+    return why ? err_set(e, ERR_INVALID, "metrics", "'%.40s' %s", name, why) : 0;
 }
 
 int metricname_chip(int arch, const char **chip, struct err *e)

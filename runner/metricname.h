@@ -17,9 +17,10 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "metricform.h"
 
 #define METRICNAME_MAX 64        /* names in one list */
-#define METRICNAME_LEN 128       /* bytes of one name, without its NUL */
+#define METRICNAME_LEN METRICFORM_LEN   /* bytes of one name, without its NUL */
 
 /* The default list, in output order: the five metrics of the prompts' [NCU PROFILING METRICS]
  * first, then duration, launch statistics and occupancy. */

@@ -21,10 +21,7 @@
  *             finds nothing of its own and its misses cause no write-backs of ours: what a cache
  *             flush leaves. Its own range is skipped.
  *   decode    DecodeData, then the values of each launch's range with EvaluateToGpuValues.
- *   launch    the launch__* values from the recorded parameters, cuFuncGetAttribute and the
- *             device's attributes, and occupancy with the CUDA occupancy calculator's rules
- *             (warps, registers per sub-partition, shared memory granularity and the driver's
- *             reservation, blocks per SM).
+ *   launch    the launch__* values of each recorded launch (launchstat.h).
  *   degrade   any CUPTI failure before the passes (privileges, an unsupported device) leaves the
  *             counters null and detail.reason set; the forward then runs once under the callbacks
  *             alone, for the launch values. Without callbacks (another profiler subscribed) there
@@ -41,6 +38,7 @@
 
 #include "cudrv.h"
 #include "cupti.h"
+#include "launchstat.h"
 #include "metricname.h"
 
 /* The parameter blocks CUPTI hands the callbacks: the launch functions' arguments in order (as
@@ -218,73 +216,6 @@ static void CUPTIAPI on_launch(void *ud, CUpti_CallbackDomain dom, CUpti_Callbac
     if (S.pass == 0)
         S.range_of[k] = S.nranges;
     S.nranges++;
-}
-
-/* ---- launch metrics ---- */
-
-struct devattr {
-    int sms, max_threads_sm, max_blocks_sm, regs_sm, smem_sm, reserved_smem, warp;
-};
-
-static void dev_attrs(CUdevice d, struct devattr *a)
-{
-    cu.cuDeviceGetAttribute(&a->sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, d);
-    cu.cuDeviceGetAttribute(&a->max_threads_sm, CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_MULTIPROCESSOR, d);
-    cu.cuDeviceGetAttribute(&a->max_blocks_sm, CU_DEVICE_ATTRIBUTE_MAX_BLOCKS_PER_MULTIPROCESSOR, d);
-    cu.cuDeviceGetAttribute(&a->regs_sm, CU_DEVICE_ATTRIBUTE_MAX_REGISTERS_PER_MULTIPROCESSOR, d);
-    cu.cuDeviceGetAttribute(&a->smem_sm, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_MULTIPROCESSOR, d);
-    cu.cuDeviceGetAttribute(&a->reserved_smem, CU_DEVICE_ATTRIBUTE_RESERVED_SHARED_MEMORY_PER_BLOCK, d);
-    cu.cuDeviceGetAttribute(&a->warp, CU_DEVICE_ATTRIBUTE_WARP_SIZE, d);
-}
-
-/* The value of launch metric `name` for launch l; NAN when this module does not know it. */
-static double launch_value(const struct launch *l, const struct devattr *a, const char *name)
-{
-    int regs = 0, smem_static = 0, nb = 0;
-    cu.cuFuncGetAttribute(&regs, CU_FUNC_ATTRIBUTE_NUM_REGS, l->f);
-    cu.cuFuncGetAttribute(&smem_static, CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES, l->f);
-    double grid = (double)l->grid[0] * l->grid[1] * l->grid[2];
-    int block = (int)(l->block[0] * l->block[1] * l->block[2]);
-    int warp = a->warp > 0 ? a->warp : 32;
-    int warps_block = (block + warp - 1) / warp, warps_sm = a->max_threads_sm / warp;
-    cu.cuOccupancyMaxActiveBlocksPerMultiprocessor(&nb, l->f, block, l->smem);
-    if (!strcmp(name, "launch__grid_size"))
-        return grid;
-    if (!strcmp(name, "launch__block_size"))
-        return block;
-    if (!strcmp(name, "launch__thread_count"))
-        return grid * block;
-    if (!strcmp(name, "launch__registers_per_thread"))
-        return regs > 16 ? regs : 16;   /* what is allocated: never fewer than 16 (as ncu reports) */
-    if (!strcmp(name, "launch__shared_mem_per_block_static"))
-        return smem_static;
-    if (!strcmp(name, "launch__shared_mem_per_block_dynamic"))
-        return l->smem;
-    if (!strcmp(name, "launch__shared_mem_per_block_driver"))
-        return a->reserved_smem;
-    if (!strcmp(name, "launch__sm_count"))
-        return a->sms;
-    if (!strcmp(name, "launch__occupancy_limit_blocks"))
-        return a->max_blocks_sm;
-    if (!strcmp(name, "launch__occupancy_limit_warps"))
-        return warps_block ? warps_sm / warps_block : 0;
-    if (!strcmp(name, "launch__occupancy_limit_registers")) {
-        /* registers go to warps in units of 256, per sub-partition (4 per SM) */
-        int per_warp = (regs * warp + 255) / 256 * 256;
-        if (!per_warp || !warps_block)
-            return a->max_blocks_sm;
-        return (a->regs_sm / 4 / per_warp) * 4 / warps_block;
-    }
-    /* launch__occupancy_limit_shared_mem depends on the shared-memory carveout the driver picks for
-     * the launch, which the driver API does not expose (measured against ncu on the H200: 32, 100
-     * and 132 KiB for three kernels): left unknown (null) rather than guessed */
-    if (!strcmp(name, "launch__waves_per_multiprocessor"))
-        return nb && a->sms ? grid / ((double)nb * a->sms) : NAN;
-    if (!strcmp(name, "sm__maximum_warps_avg_per_active_cycle"))
-        return (double)nb * warps_block;
-    if (!strcmp(name, "sm__maximum_warps_per_active_cycle_pct"))
-        return warps_sm ? 100.0 * nb * warps_block / warps_sm : NAN;
-    return NAN;
 }
 
 /* ---- CUPTI session: set up once per process, armed for each collection ---- */
@@ -629,8 +560,8 @@ int prof_collect(const struct prof_request *r, cJSON **metrics, cJSON **detail, 
     memset(&S, 0, sizeof S);   /* the per-collection state; the session's handles are kept */
     S.obj = obj, S.evict = evict, S.evict_buf = evict_buf, S.evict_vecs = evict_vecs;
     CU_CHECK(cu.cuDeviceGet(&dev, r->device));
-    struct devattr a;
-    dev_attrs(dev, &a);
+    struct launchstat_dev a;
+    launchstat_device(dev, &a);
     int counters_ok = session_get(r, dev, &why) == 0;
     if (counters_ok && SS.ncounters && session_arm(&SS, &why))
         counters_ok = 0;
@@ -665,9 +596,11 @@ int prof_collect(const struct prof_request *r, cJSON **metrics, cJSON **detail, 
         else
             snprintf(key, sizeof key, "%s", l->name);
         cJSON *m = cJSON_AddObjectToObject(*metrics, key);
+        struct launchstat ls;
+        launchstat_compute(&a, l->f, l->grid, l->block, l->smem, &ls);
         for (int i = 0, c = 0; i < r->n; i++) {
             if (metricname_is_launch(r->names[i]))
-                json_number(m, r->names[i], launch_value(l, &a, r->names[i]));
+                json_number(m, r->names[i], launchstat_value(&ls, r->names[i]));
             else
                 json_number(m, r->names[i], vals ? vals[(size_t)k * (size_t)SS.ncounters + (size_t)c++] : NAN);
         }

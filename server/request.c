@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "metricform.h"
 #include "registry.h"
 #include "sha256.h"
 #include "spec.h"
@@ -316,15 +317,6 @@ nomem:
     return ERR_NOMEM;
 }
 
-/* A metric name as the worker's metricname_syntax (runner/metricname.c) has it: 1..128 bytes of
- * [a-z0-9_.], a letter first, at least one "__". Whether the name is known is metricset.c's. */
-static int valid_metric(const char *name)
-{
-    size_t n = strlen(name);
-    return n >= 1 && n <= REQUEST_METRIC_LEN && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_.") == n &&
-           name[0] >= 'a' && name[0] <= 'z' && strstr(name, "__") != NULL;
-}
-
 /* options.metrics: null or absent (the default list: o->metrics stays NULL), or an array of at most
  * REQUEST_METRICS_MAX distinct metric names, kept in their order ([]: no metrics). true and false,
  * the option's earlier boolean form, are read as null and []. */
@@ -349,9 +341,10 @@ static int read_metrics(const cJSON *op, const char *prefix, struct opts *o, str
         if (!cJSON_IsString(v))
             return bad(re, prefix, sub, "a metric name (a string)");
         fpath(f, prefix, sub);
-        if (!valid_metric(v->valuestring)) {
-            request_err_set(re, 422, "invalid_field", f, "%s: '%.140s' is not a metric name (1 to %d of a-z, "
-                            "0-9, _ and ., a letter first, with \"__\"; docs/metrics.md)", f, v->valuestring,
+        const char *why = metricform_problem(v->valuestring);
+        if (why) {
+            request_err_set(re, 422, "invalid_field", f, "%s: '%.140s' is not a metric name: it %s (1 to %d of a-z, "
+                            "0-9, _ and ., a letter first, with \"__\"; docs/metrics.md)", f, v->valuestring, why,
                             REQUEST_METRIC_LEN);
             return ERR_INVALID;
         }

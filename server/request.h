@@ -18,6 +18,7 @@
 
 #include "intake.h"
 #include "jsonin.h"
+#include "metricform.h"
 #include "store.h"
 
 /* An API error: the HTTP status, the stable code, the field at fault ("" when none), a message,
@@ -45,7 +46,7 @@ cJSON *request_err_body(const struct request_err *re);
 /* options.metrics: at most this many names, each 1..REQUEST_METRIC_LEN bytes (as the worker's
  * METRICNAME_MAX and METRICNAME_LEN). */
 #define REQUEST_METRICS_MAX 64
-#define REQUEST_METRIC_LEN 128
+#define REQUEST_METRIC_LEN METRICFORM_LEN
 
 /* options.lint: at most this many rules, each id 1..48 of [a-z0-9-]. */
 #define REQUEST_LINT_MAX 64
