@@ -7,7 +7,8 @@
 # benchmark through HTTP (tests/gpu/api.py), KGRADE_SANDBOX=0 to skip the sandbox's GPU threat table
 # (tests/gpu/sandbox.sh), KGRADE_TRITON=0 to skip the Triton candidates (tests/gpu/triton.py;
 # KGRADE_TRITON_API=" " runs them through the worker only), KGRADE_METRICS=0 to skip the per-kernel
-# metrics against ncu (tests/gpu/metrics.py).
+# metrics against ncu (tests/gpu/metrics.py). build/bin/prof_session (what the metrics collector's
+# CUPTI session costs, fresh and kept, and what a kept one does to timing) always runs.
 set -uo pipefail
 OUT=${OUT:-$PWD/gpu-out}
 mkdir -p "$OUT"
@@ -29,6 +30,8 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.g
 $BIN info >"$OUT/info.json" 2>&1
 (cd build && ctest -L gpu -E 'gpu_corpus|gpu_api' --output-on-failure) >"$OUT/ctest_gpu.log" 2>&1
 ctest_rc=$?
+build/bin/prof_session >"$OUT/prof_session.txt" 2>&1
+prof_session_rc=$?
 OUT=$OUT bash tests/gpu/corpus.sh "$BIN" tests/candidates >"$OUT/corpus.txt" 2>&1
 corpus_rc=$?
 api_rc=skipped
@@ -76,6 +79,7 @@ echo "== sandbox: threats with real candidates, canary, cost (rc $sandbox_rc)"; 
 echo "== eval benchmark"; cat "$OUT/bench_eval.txt" 2>/dev/null
 echo "== Triton candidates (rc $triton_rc)"; cat "$OUT/triton.txt" 2>/dev/null
 echo "== per-kernel metrics against ncu (rc $metrics_rc)"; sed -n '/^== metrics: ours/,$p' "$OUT/metrics.txt" 2>/dev/null
+echo "== the metrics collector's session: cost, and its effect on timing (rc $prof_session_rc)"; cat "$OUT/prof_session.txt"
 echo "== bench (rc $bench_rc)"; tail -15 "$OUT/bench.log" 2>/dev/null
 python3 - "$OUT" <<'PY'
 import json, sys, glob, os
