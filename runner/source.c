@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "candidate.h"
+#include "lintrules.h"
 
 #define TEXT_MAX (4u << 20)   /* a prompt, a response or a candidate object */
 
@@ -104,6 +105,12 @@ int source_lint_policy(const char *arg, char *out, size_t len)
             break;
         }
         *eq = 0;
+        if (!lintrules_known(tok)) {
+            fprintf(stderr, "kgrade-worker: --lint: the static checker has no rule '%s' (docs/lint.md lists them)\n",
+                    tok);
+            rc = -1;
+            break;
+        }
         cJSON_AddStringToObject(j, tok, eq + 1);
     }
     char *s = cJSON_PrintUnformatted(j);

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "lintrules.h"
 #include "metricform.h"
 #include "registry.h"
 #include "sha256.h"
@@ -288,6 +289,12 @@ static int read_lint(const cJSON *op, const char *prefix, struct opts *o, struct
             return ERR_INVALID;
         }
         snprintf(sub, sizeof sub, "options.lint.%s", r->string);
+        if (!lintrules_known(r->string)) {
+            fpath(f, prefix, sub);
+            request_err_set(re, 422, "unknown_rule", f, "%s: the static checker has no rule \"%s\" (docs/lint.md "
+                            "lists them)", f, r->string);
+            return ERR_INVALID;
+        }
         for (size_t i = 0; i < n; i++)
             if (strcmp(rules[i]->string, r->string) == 0) {
                 fpath(f, prefix, sub);

@@ -48,7 +48,8 @@ cJSON *request_err_body(const struct request_err *re);
 #define REQUEST_METRICS_MAX 64
 #define REQUEST_METRIC_LEN METRICFORM_LEN
 
-/* options.lint: at most this many rules, each id 1..48 of [a-z0-9-]. */
+/* options.lint: at most this many rules, each id 1..48 of [a-z0-9-] and one the static checker has
+ * (lintrules.h). */
 #define REQUEST_LINT_MAX 64
 
 /* What request_parse bounds a candidate's texts by when not told (the default --max-body). */

@@ -4,7 +4,8 @@
 # where only a GPU can see the fault; every GPU-only verdict (ok, wrong_answer, runtime_error,
 # timeout) compiles cleanly here. "// error-line: L" must be the line the record names.
 # Also: eval without a GPU answers no_device at once with exit 77 (skipped on a GPU host), and
-# kernel-name resolution (templates, ambiguity), and the KernelBench view of a compile error.
+# kernel-name resolution (templates, ambiguity), the KernelBench view of a compile error, and
+# --lint refusing a rule id the static checker does not have.
 set -u
 worker=$1 dir=$2
 tmp=$(mktemp -d)
@@ -81,6 +82,11 @@ printf '#include "no_such_header.h"\n// @kgrade launch k grid(1) block(1) args(y
 head -c 300000 /dev/zero | tr '\0' ' ' >"$tmp/big.cu"
 "$worker" compile "$tmp/big.cu" >/dev/null 2>"$tmp/big.err"; rc=$?
 [ $rc -eq 1 ] && grep -q "larger than" "$tmp/big.err" && ok || bad "oversized source: rc $rc $(cat "$tmp/big.err")"
+# --lint names rules of the static checker: an id it does not have is a usage error naming it
+printf 'import torch\n' >"$tmp/t.py"
+"$worker" eval --language triton --problem small-3x3 --lint patch=off,no-such-rule=warn --source "$tmp/t.py" \
+  >/dev/null 2>"$tmp/lint.err"; rc=$?
+[ $rc -eq 2 ] && grep -q "no rule 'no-such-rule'" "$tmp/lint.err" && ok || bad "--lint with an unknown rule: rc $rc $(cat "$tmp/lint.err")"
 
 # eval without a GPU: verdict no_device at once, exit 77 (only checkable where there is no GPU)
 if ! "$worker" info >/dev/null 2>&1; then
