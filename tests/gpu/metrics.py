@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""metrics.py --worker BIN [--ncu NCU] [--api KGRADED] — per-kernel metrics against Nsight Compute.
+"""metrics.py --worker BIN [--ncu NCU] [--api KGRADED] [--metrics NAMES] — per-kernel metrics against
+Nsight Compute (NAMES: the worker's --metrics list instead of its default list).
 
 For each case (both seeds' [CURRENT CODE] on their problems, three CUDA C corpus kernels, a
 candidate that updates its output in place, and our reference in every run):
@@ -46,8 +47,9 @@ def cases():
 
 
 def worker_cmd(worker, problem, src, lang, extra=()):
+    names = ["--metrics", opt("--metrics")] if opt("--metrics") and "--metrics" not in extra else []
     return [worker, "eval", "--problem", problem, "--source", src, "--language", lang, "--budget-ms", "300",
-            "--trials", "1", "--compact", *extra]
+            "--trials", "1", "--compact", *names, *extra]
 
 
 def run_json(cmd, env=None, timeout=600):
