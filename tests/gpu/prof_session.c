@@ -152,6 +152,17 @@ static int collect(struct busy *b, CUcontext ctx, const char *what, struct err *
     return ok ? 0 : 1;
 }
 
+/* The program, in order: timing probes, collections, and where the session is released. */
+enum step { PROBE, COLLECT, RELEASE };
+static const struct {
+    enum step step;
+    const char *what;
+} steps[] = {
+    {PROBE, "before CUPTI is loaded"},  {COLLECT, "1: fresh session, released"}, {RELEASE, NULL},
+    {PROBE, "after a released session"}, {COLLECT, "2: fresh session again, kept"},
+    {PROBE, "with the session kept"},    {COLLECT, "3: on the kept session"},     {RELEASE, NULL},
+};
+
 int main(void)
 {
     struct err er, *e = &er;
@@ -179,23 +190,16 @@ int main(void)
     CU_CHECK(launch(&b));   /* the module's first launch, outside every measurement */
     CU_CHECK(cu.cuStreamSynchronize(NULL));
 
-    if ((rc = probe(&b, "before CUPTI is loaded", e)))
-        goto out;
-    if ((rc = collect(&b, ctx, "1: fresh session, released", e)) < 0)
-        goto out;
-    bad |= rc;
-    prof_release();
-    if ((rc = probe(&b, "after a released session", e)))
-        goto out;
-    if ((rc = collect(&b, ctx, "2: fresh session again, kept", e)) < 0)
-        goto out;
-    bad |= rc;
-    if ((rc = probe(&b, "with the session kept", e)))
-        goto out;
-    if ((rc = collect(&b, ctx, "3: on the kept session", e)) < 0)
-        goto out;
-    bad |= rc;
-    prof_release();
+    for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
+        if (steps[i].step == PROBE)
+            rc = probe(&b, steps[i].what, e);
+        else if (steps[i].step == COLLECT && (rc = collect(&b, ctx, steps[i].what, e)) > 0)
+            bad = 1, rc = 0;
+        else if (steps[i].step == RELEASE)
+            prof_release();
+        if (rc)
+            goto out;
+    }
     if (bad)
         printf("FAIL a collection had no counters\n");
     rc = bad;
