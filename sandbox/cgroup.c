@@ -3,7 +3,8 @@
  * DESIGN
  *   find     /proc/self/mountinfo gives the cgroup2 mount and the v1 mounts (by controller in the
  *            super options) with the subtree each shows; /proc/self/cgroup gives our own path in
- *            each hierarchy. Our directory = mount point + (own path - mount root).
+ *            each hierarchy (both read by cgfs.h, as are all control files). Our directory = mount
+ *            point + (own path - mount root).
  *   v2       P = our own group (its parent when we already sit in P/kgrade-daemon from an earlier
  *            start). memory must be delegated to P; pids and cpu are used when they are (a host may
  *            delegate memory alone: tasks are then bounded by RLIMIT_NPROC only). A non-root group
@@ -46,6 +47,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgfs.h"
+
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
 #endif
@@ -72,98 +75,6 @@ static void sleep_ms(long ms)
     }
 }
 
-static int join(char *out, size_t n, const char *a, const char *b)
-{
-    int k = snprintf(out, n, "%s/%s", a, b);
-    return k < 0 || (size_t)k >= n ? -ENAMETOOLONG : 0;
-}
-
-/* Write s to dir/name in one write(). 0 or -errno. */
-static int put(const char *dir, const char *name, const char *s)
-{
-    char p[PATH_MAX];
-    if (join(p, sizeof p, dir, name))
-        return -ENAMETOOLONG;
-    int fd = open(p, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    size_t len = strlen(s);
-    ssize_t w = write(fd, s, len);
-    int rc = w < 0 ? -errno : (size_t)w == len ? 0 : -EIO;
-    close(fd);
-    return rc;
-}
-
-/* Read dir/name (at most n-1 bytes, NUL-terminated). Bytes read or -errno. */
-static ssize_t get(const char *dir, const char *name, char *buf, size_t n)
-{
-    char p[PATH_MAX];
-    buf[0] = '\0';
-    if (join(p, sizeof p, dir, name))
-        return -ENAMETOOLONG;
-    int fd = open(p, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    size_t got = 0;
-    int rc = 0;
-    while (got + 1 < n) {
-        ssize_t r = read(fd, buf + got, n - 1 - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            rc = -errno;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    buf[rc ? 0 : got] = '\0';
-    close(fd);
-    return rc ? rc : (ssize_t)got;
-}
-
-static int exists(const char *dir, const char *name)
-{
-    char p[PATH_MAX];
-    return !join(p, sizeof p, dir, name) && access(p, F_OK) == 0;
-}
-
-/* 1 when word is one of the space- (or comma-) separated tokens of list. */
-static int has_word(const char *list, const char *word)
-{
-    size_t n = strlen(word);
-    for (const char *s = list; (s = strstr(s, word)) != NULL; s += n) {
-        int left = s == list || s[-1] == ' ' || s[-1] == ',' || s[-1] == '\n';
-        int right = s[n] == '\0' || s[n] == ' ' || s[n] == ',' || s[n] == '\n';
-        if (left && right)
-            return 1;
-    }
-    return 0;
-}
-
-/* "key N" line of a flat-keyed file such as memory.events; -1 when absent. */
-static long long keyed(const char *text, const char *key)
-{
-    size_t n = strlen(key);
-    const char *s = text;
-    while (*s) {
-        if (!strncmp(s, key, n) && s[n] == ' ')
-            return strtoll(s + n + 1, NULL, 10);
-        const char *nl = strchr(s, '\n');
-        if (!nl)
-            break;
-        s = nl + 1;
-    }
-    return -1;
-}
-
-static long long number(const char *dir, const char *name)
-{
-    char b[64];
-    if (get(dir, name, b, sizeof b) <= 0 || !isdigit((unsigned char)b[0]))
-        return -1;
-    return strtoll(b, NULL, 10);
-}
-
 static void add_why(struct cgroup_root *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void add_why(struct cgroup_root *r, const char *fmt, ...)
 {
@@ -180,88 +91,17 @@ static void add_why(struct cgroup_root *r, const char *fmt, ...)
 
 /* ---- where the hierarchies are ---------------------------------------------------------------- */
 
-/* Undo mountinfo's octal escapes (\040 for a space) in place. */
-static void unescape(char *s)
-{
-    char *o = s;
-    for (; *s; s++, o++) {
-        if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' &&
-            s[3] <= '7') {
-            *o = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-            s += 3;
-        } else
-            *o = *s;
-    }
-    *o = '\0';
-}
-
-/* The mount of the v2 hierarchy (ctrl NULL) or of the v1 hierarchy holding controller ctrl:
- * mount point into dir, the subtree it shows into root. 0 or -ENOENT. */
-static int find_mount(const char *ctrl, char *dir, size_t dn, char *root, size_t rn)
-{
-    FILE *f = fopen("/proc/self/mountinfo", "re");
-    if (!f)
-        return -errno;
-    char *line = NULL;
-    size_t cap = 0;
-    int rc = -ENOENT;
-    while (rc && getline(&line, &cap, f) > 0) {
-        char r[PATH_MAX], d[PATH_MAX], type[64], opts[1024];
-        const char *sep = strstr(line, " - ");
-        if (!sep || sscanf(line, "%*s %*s %*s %4095s %4095s", r, d) != 2 ||
-            sscanf(sep + 3, "%63s %*s %1023s", type, opts) != 2)
-            continue;
-        if (ctrl ? strcmp(type, "cgroup") || !has_word(opts, ctrl) : strcmp(type, "cgroup2"))
-            continue;
-        unescape(r);
-        unescape(d);
-        if (strlen(d) < dn && strlen(r) < rn) {
-            snprintf(dir, dn, "%s", d);
-            snprintf(root, rn, "%s", r);
-            rc = 0;
-        }
-    }
-    free(line);
-    fclose(f);
-    return rc;
-}
-
-/* Our own path in the v2 hierarchy (ctrl NULL: the "0::" line) or in the v1 hierarchy of ctrl. */
-static int own_path(const char *ctrl, char *out, size_t n)
-{
-    FILE *f = fopen("/proc/self/cgroup", "re");
-    if (!f)
-        return -errno;
-    char line[PATH_MAX + 256];
-    int rc = -ENOENT;
-    while (rc && fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\n")] = '\0';
-        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-        if (!c2)
-            continue;
-        *c2 = '\0';
-        if (ctrl ? !has_word(c1 + 1, ctrl) : strcmp(line, "0:") != 0)
-            continue;
-        if (strlen(c2 + 1) < n) {
-            snprintf(out, n, "%s", c2 + 1);
-            rc = 0;
-        }
-    }
-    fclose(f);
-    return rc;
-}
-
 /* Our own directory in the v2 hierarchy (ctrl NULL) or the v1 hierarchy of ctrl. 0, or a
  * negative errno with what failed in r->why. */
 static int own_dir(const char *ctrl, char *out, size_t n, struct cgroup_root *r)
 {
     const char *what = ctrl ? ctrl : "cgroup2";
     char mnt[PATH_MAX], root[PATH_MAX], path[PATH_MAX];
-    if (find_mount(ctrl, mnt, sizeof mnt, root, sizeof root)) {
+    if (cgfs_find_mount(ctrl, mnt, sizeof mnt, root, sizeof root)) {
         add_why(r, "%s: no such hierarchy mounted", what);
         return -ENOENT;
     }
-    if (own_path(ctrl, path, sizeof path)) {
+    if (cgfs_own_path(ctrl, path, sizeof path)) {
         add_why(r, "%s: not in /proc/self/cgroup", what);
         return -ENOENT;
     }
@@ -286,29 +126,13 @@ static int own_dir(const char *ctrl, char *out, size_t n, struct cgroup_root *r)
 
 /* ---- killing and removing groups -------------------------------------------------------------- */
 
-/* The pids of dir/cgroup.procs (at most max). Count, or -errno. */
-static int read_pids(const char *dir, pid_t *pids, int max)
-{
-    char p[PATH_MAX];
-    if (join(p, sizeof p, dir, "cgroup.procs"))
-        return -ENAMETOOLONG;
-    FILE *f = fopen(p, "re");
-    if (!f)
-        return -errno;
-    int n = 0, v;
-    while (n < max && fscanf(f, "%d", &v) == 1)
-        pids[n++] = (pid_t)v;
-    fclose(f);
-    return n;
-}
-
 /* SIGKILL every process of dir (when kill is set) until it is empty or deadline (now_ms) passes.
  * 1 when empty (or gone), 0 when not. */
 static int drain(const char *dir, int kill_them, double deadline)
 {
     pid_t pids[MAX_PIDS];
     for (;;) {
-        int n = read_pids(dir, pids, MAX_PIDS);
+        int n = cgfs_read_pids(dir, pids, MAX_PIDS);
         if (n <= 0)
             return 1;       /* empty, or the group is gone */
         if (kill_them)
@@ -327,7 +151,7 @@ static int remove_group(const char *dir, int v2)
     double deadline = now_ms() + REMOVE_MS;
     if (rmdir(dir) == 0 || errno == ENOENT)
         return 0;
-    int killed = v2 && put(dir, "cgroup.kill", "1") == 0;
+    int killed = v2 && cgfs_put(dir, "cgroup.kill", "1") == 0;
     drain(dir, !killed, deadline);      /* after cgroup.kill only wait; else kill pid by pid */
     for (;;) {
         if (rmdir(dir) == 0 || errno == ENOENT)
@@ -363,10 +187,10 @@ void cgroup_sweep(const struct cgroup_root *r)
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         char p[PATH_MAX];
-        if (!is_slot(de->d_name) || join(p, sizeof p, parent, de->d_name))
+        if (!is_slot(de->d_name) || cgfs_join(p, sizeof p, parent, de->d_name))
             continue;
         remove_group(p, r->kind == CGROUP_V2);
-        if (r->kind == CGROUP_V1 && !join(p, sizeof p, r->pids, de->d_name))
+        if (r->kind == CGROUP_V1 && !cgfs_join(p, sizeof p, r->pids, de->d_name))
             remove_group(p, 0);
     }
     closedir(d);
@@ -386,13 +210,13 @@ static int move_all(const char *from, const char *to)
 {
     pid_t pids[MAX_PIDS];
     for (int round = 0; round < MOVE_ROUNDS; round++) {
-        int n = read_pids(from, pids, MAX_PIDS);
+        int n = cgfs_read_pids(from, pids, MAX_PIDS);
         if (n <= 0)
             return n;
         for (int i = 0; i < n; i++) {
             char s[24];
             snprintf(s, sizeof s, "%d", (int)pids[i]);
-            int rc = put(to, "cgroup.procs", s);
+            int rc = cgfs_put(to, "cgroup.procs", s);
             if (rc && rc != -ESRCH)
                 return rc;
         }
@@ -407,26 +231,26 @@ static int enable(const char *dir, const char *leaf)
 {
     char have[256], sub[256];
     int rc;
-    if ((rc = (int)get(dir, "cgroup.controllers", have, sizeof have)) < 0 ||
-        (rc = (int)get(dir, "cgroup.subtree_control", sub, sizeof sub)) < 0)
+    if ((rc = (int)cgfs_get(dir, "cgroup.controllers", have, sizeof have)) < 0 ||
+        (rc = (int)cgfs_get(dir, "cgroup.subtree_control", sub, sizeof sub)) < 0)
         return rc;
-    int pids = has_word(have, "pids");
+    int pids = cgfs_has_word(have, "pids");
     rc = 0;
-    if (!has_word(sub, "memory") || (pids && !has_word(sub, "pids"))) {
+    if (!cgfs_has_word(sub, "memory") || (pids && !cgfs_has_word(sub, "pids"))) {
         if (leaf && (rc = make_dir(leaf)))
             return rc;
         for (int round = 0; round < MOVE_ROUNDS; round++) {
             if (leaf && (rc = move_all(dir, leaf)) != 0)
                 return rc;
-            rc = put(dir, "cgroup.subtree_control", pids ? "+memory +pids" : "+memory");
+            rc = cgfs_put(dir, "cgroup.subtree_control", pids ? "+memory +pids" : "+memory");
             if (rc != -EBUSY || !leaf)
                 break;
         }
         if (rc)
             return rc;
     }
-    if (has_word(have, "cpu") && !has_word(sub, "cpu"))
-        put(dir, "cgroup.subtree_control", "+cpu");     /* optional: cpu.max is a bonus */
+    if (cgfs_has_word(have, "cpu") && !cgfs_has_word(sub, "cpu"))
+        cgfs_put(dir, "cgroup.subtree_control", "+cpu");     /* optional: cpu.max is a bonus */
     return 0;
 }
 
@@ -440,19 +264,19 @@ static int v2_setup(const char *p, struct cgroup_root *r)
         add_why(r, "cgroup2 %s: not a cgroup2 directory", p);
         return -1;
     }
-    ssize_t got = get(p, "cgroup.controllers", have, sizeof have);
+    ssize_t got = cgfs_get(p, "cgroup.controllers", have, sizeof have);
     if (got < 0) {
         add_why(r, "cgroup2 %s: cgroup.controllers: %s", p, strerror((int)-got));
         return -1;
     }
     if ((nl = strchr(have, '\n')) != NULL)
         *nl = '\0';
-    if (!has_word(have, "memory")) {
+    if (!cgfs_has_word(have, "memory")) {
         add_why(r, "cgroup2 %s: memory not delegated (has: %s)", p, have[0] ? have : "none");
         return -1;
     }
-    int is_root = !exists(p, "cgroup.type");   /* the root group may hold processes */
-    if (join(leaf, sizeof leaf, p, "kgrade-daemon") || join(jobs, sizeof jobs, p, "kgrade-jobs")) {
+    int is_root = !cgfs_exists(p, "cgroup.type");   /* the root group may hold processes */
+    if (cgfs_join(leaf, sizeof leaf, p, "kgrade-daemon") || cgfs_join(jobs, sizeof jobs, p, "kgrade-jobs")) {
         add_why(r, "cgroup2 %s: path too long", p);
         return -1;
     }
@@ -476,10 +300,10 @@ static int v2_setup(const char *p, struct cgroup_root *r)
     }
     r->kind = CGROUP_V2;
     snprintf(r->v2, sizeof r->v2, "%s", jobs);
-    get(jobs, "cgroup.subtree_control", sub, sizeof sub);
-    r->has_pids = has_word(sub, "pids");
-    r->has_cpu = has_word(sub, "cpu");
-    r->has_kill = exists(jobs, "cgroup.kill");
+    cgfs_get(jobs, "cgroup.subtree_control", sub, sizeof sub);
+    r->has_pids = cgfs_has_word(sub, "pids");
+    r->has_cpu = cgfs_has_word(sub, "cpu");
+    r->has_kill = cgfs_exists(jobs, "cgroup.kill");
     return 0;
 }
 
@@ -500,7 +324,7 @@ static int v1_auto(struct cgroup_root *r)
     if (own_dir("memory", m, sizeof m, r) || own_dir("pids", q, sizeof q, r))
         return -1;
     char mj[PATH_MAX], pj[PATH_MAX];
-    if (join(mj, sizeof mj, m, "kgrade-jobs") || join(pj, sizeof pj, q, "kgrade-jobs") ||
+    if (cgfs_join(mj, sizeof mj, m, "kgrade-jobs") || cgfs_join(pj, sizeof pj, q, "kgrade-jobs") ||
         strlen(mj) >= sizeof r->mem || strlen(pj) >= sizeof r->pids) {
         add_why(r, "cgroup v1: path too long");
         return -1;
@@ -522,7 +346,7 @@ static int v1_auto(struct cgroup_root *r)
             add_why(r, "cgroup v1 %s: %s", dirs[i], strerror(errno));
             return -1;
         }
-    if (!exists(mj, "memory.limit_in_bytes") || !exists(pj, "pids.max")) {
+    if (!cgfs_exists(mj, "memory.limit_in_bytes") || !cgfs_exists(pj, "pids.max")) {
         add_why(r, "cgroup v1 %s or %s lacks its limit file", mj, pj);
         return -1;
     }
@@ -583,7 +407,7 @@ static void remove_instance(const char *dir, int v2)
         struct dirent *de;
         char p[PATH_MAX];
         while ((de = readdir(d)) != NULL)
-            if (is_slot(de->d_name) && !join(p, sizeof p, dir, de->d_name))
+            if (is_slot(de->d_name) && !cgfs_join(p, sizeof p, dir, de->d_name))
                 remove_group(p, v2);
         closedir(d);
     }
@@ -604,9 +428,9 @@ static void sweep_instances(const struct cgroup_root *r)
         char p[PATH_MAX];
         if (!pid || (kill((pid_t)pid, 0) != 0 && errno != ESRCH) || (kill((pid_t)pid, 0) == 0))
             continue;           /* alive (or not ours to judge) */
-        if (!join(p, sizeof p, parent, de->d_name))
+        if (!cgfs_join(p, sizeof p, parent, de->d_name))
             remove_instance(p, r->kind == CGROUP_V2);
-        if (r->kind == CGROUP_V1 && !join(p, sizeof p, r->pids, de->d_name))
+        if (r->kind == CGROUP_V1 && !cgfs_join(p, sizeof p, r->pids, de->d_name))
             remove_instance(p, 0);
     }
     closedir(d);
@@ -626,7 +450,7 @@ int cgroup_instance(struct cgroup_root *r, long owner, struct err *e)
     for (int i = 0; i < 2 && dirs[i]; i++) {
         char p[PATH_MAX];
         int rc;
-        if (join(p, sizeof p, dirs[i], name) || strlen(p) >= cap[i])
+        if (cgfs_join(p, sizeof p, dirs[i], name) || strlen(p) >= cap[i])
             return err_set(e, ERR_IO, "cgroup", "%s/%s: path too long", dirs[i], name);
         if ((rc = make_dir(p)) || (r->kind == CGROUP_V2 && (rc = enable(p, NULL))))
             return err_set(e, ERR_IO, "cgroup", "%s: %s", p, strerror(-rc));
@@ -670,14 +494,14 @@ int cgroup_root_parse(const char *spec, struct cgroup_root *r, struct err *e)
         if (!is_fs(d, CGROUP2_SUPER_MAGIC))
             return err_set(e, ERR_NOTFOUND, "cgroup", "--cgroup: %.200s is not a cgroup2 directory", d);
         char sub[256];
-        if (get(d, "cgroup.subtree_control", sub, sizeof sub) < 0 || !has_word(sub, "memory"))
+        if (cgfs_get(d, "cgroup.subtree_control", sub, sizeof sub) < 0 || !cgfs_has_word(sub, "memory"))
             return err_set(e, ERR_UNSUPPORTED, "cgroup", "--cgroup: %.200s does not enable memory for its "
                            "children", d);
         t.kind = CGROUP_V2;
         snprintf(t.v2, sizeof t.v2, "%s", d);
-        t.has_pids = has_word(sub, "pids");
-        t.has_cpu = has_word(sub, "cpu");
-        t.has_kill = exists(d, "cgroup.kill");
+        t.has_pids = cgfs_has_word(sub, "pids");
+        t.has_cpu = cgfs_has_word(sub, "cpu");
+        t.has_kill = cgfs_exists(d, "cgroup.kill");
     } else if (!strncmp(spec, "v1:", 3)) {
         const char *m = spec + 3, *c = strchr(m, ':');
         if (!c || m[0] != '/' || c[1] != '/' || strchr(c + 1, ':') || (size_t)(c - m) >= sizeof t.mem ||
@@ -688,9 +512,9 @@ int cgroup_root_parse(const char *spec, struct cgroup_root *r, struct err *e)
         t.has_pids = 1;
         snprintf(t.mem, sizeof t.mem, "%.*s", (int)(c - m), m);
         snprintf(t.pids, sizeof t.pids, "%s", c + 1);
-        if (!is_fs(t.mem, CGROUP_SUPER_MAGIC) || !exists(t.mem, "memory.limit_in_bytes"))
+        if (!is_fs(t.mem, CGROUP_SUPER_MAGIC) || !cgfs_exists(t.mem, "memory.limit_in_bytes"))
             return err_set(e, ERR_NOTFOUND, "cgroup", "--cgroup: %.200s is not a v1 memory group", t.mem);
-        if (!is_fs(t.pids, CGROUP_SUPER_MAGIC) || !exists(t.pids, "pids.max"))
+        if (!is_fs(t.pids, CGROUP_SUPER_MAGIC) || !cgfs_exists(t.pids, "pids.max"))
             return err_set(e, ERR_NOTFOUND, "cgroup", "--cgroup: %.200s is not a v1 pids group", t.pids);
     } else {
         return err_set(e, ERR_INVALID, "cgroup", "--cgroup %.200s: expected none, v2:DIR or v1:MEM:PIDS", spec);
@@ -740,25 +564,25 @@ int cgroup_job_create(const struct cgroup_root *r, int slot, const struct cgroup
     limit_text(pids, sizeof pids, l->pids, "max");
     if (r->kind == CGROUP_V2) {
         at = j->v2;
-        if (join(j->v2, sizeof j->v2, r->v2, name)) {
+        if (cgfs_join(j->v2, sizeof j->v2, r->v2, name)) {
             rc = -ENAMETOOLONG;
             goto out;
         }
         if ((rc = make_fresh(j->v2, 1)))
             goto out;
         j->kind = CGROUP_V2;    /* from here on a failure removes the directory */
-        if ((rc = put(j->v2, file = "memory.max", mem)))
+        if ((rc = cgfs_put(j->v2, file = "memory.max", mem)))
             goto out;
-        if ((rc = put(j->v2, file = "memory.swap.max", "0")) == -ENOENT)
+        if ((rc = cgfs_put(j->v2, file = "memory.swap.max", "0")) == -ENOENT)
             rc = 0;             /* swap not accounted: there is no swap to use */
-        if (rc || (rc = put(j->v2, file = "memory.oom.group", "1")))
+        if (rc || (rc = cgfs_put(j->v2, file = "memory.oom.group", "1")))
             goto out;
-        if (r->has_pids && (rc = put(j->v2, file = "pids.max", pids)))
+        if (r->has_pids && (rc = cgfs_put(j->v2, file = "pids.max", pids)))
             goto out;
         if (l->cpus > 0 && r->has_cpu) {
             long long quota = (long long)(l->cpus * 100000.0 + 0.5);
             snprintf(cpu, sizeof cpu, "%lld 100000", quota < 1000 ? 1000 : quota);
-            if ((rc = put(j->v2, file = "cpu.max", cpu)))
+            if ((rc = cgfs_put(j->v2, file = "cpu.max", cpu)))
                 goto out;
         }
         file = "";
@@ -767,22 +591,22 @@ int cgroup_job_create(const struct cgroup_root *r, int slot, const struct cgroup
             rc = -errno;
     } else {
         at = j->mem;
-        if (join(j->mem, sizeof j->mem, r->mem, name) || join(j->pids, sizeof j->pids, r->pids, name)) {
+        if (cgfs_join(j->mem, sizeof j->mem, r->mem, name) || cgfs_join(j->pids, sizeof j->pids, r->pids, name)) {
             rc = -ENAMETOOLONG;
             goto out;
         }
         if ((rc = make_fresh(j->mem, 0)))
             goto out;
         j->kind = CGROUP_V1;
-        if ((rc = put(j->mem, file = "memory.limit_in_bytes", mem)))
+        if ((rc = cgfs_put(j->mem, file = "memory.limit_in_bytes", mem)))
             goto out;
-        if (exists(j->mem, "memory.memsw.limit_in_bytes") &&
-            (rc = put(j->mem, file = "memory.memsw.limit_in_bytes", mem)))
+        if (cgfs_exists(j->mem, "memory.memsw.limit_in_bytes") &&
+            (rc = cgfs_put(j->mem, file = "memory.memsw.limit_in_bytes", mem)))
             goto out;
-        put(j->mem, "memory.swappiness", "0");          /* best effort; memsw is the real bound */
+        cgfs_put(j->mem, "memory.swappiness", "0");          /* best effort; memsw is the real bound */
         at = j->pids;
         file = "";
-        if ((rc = make_fresh(j->pids, 0)) || (rc = put(j->pids, file = "pids.max", pids)))
+        if ((rc = make_fresh(j->pids, 0)) || (rc = cgfs_put(j->pids, file = "pids.max", pids)))
             goto out;
     }
 out:
@@ -800,10 +624,10 @@ int cgroup_job_enter(const struct cgroup_job *j, pid_t pid, struct err *e)
         return 0;
     char s[24];
     snprintf(s, sizeof s, "%d", (int)pid);
-    int rc = put(j->mem, "cgroup.procs", s);
+    int rc = cgfs_put(j->mem, "cgroup.procs", s);
     const char *at = j->mem;
     if (!rc) {
-        rc = put(j->pids, "cgroup.procs", s);
+        rc = cgfs_put(j->pids, "cgroup.procs", s);
         at = j->pids;
     }
     if (rc)
@@ -815,7 +639,7 @@ void cgroup_job_kill(const struct cgroup_job *j)
 {
     double deadline = now_ms() + KILL_MS;
     if (j->kind == CGROUP_V2) {
-        if (put(j->v2, "cgroup.kill", "1"))
+        if (cgfs_put(j->v2, "cgroup.kill", "1"))
             drain(j->v2, 1, deadline);
     } else if (j->kind == CGROUP_V1) {
         for (;;) {      /* one kill pass over each group per round: a process sits in both */
@@ -832,15 +656,15 @@ void cgroup_job_stats(const struct cgroup_job *j, struct cgroup_stats *s)
     char b[2048];
     s->memory_peak = s->oom_kills = s->pids_peak = -1;
     if (j->kind == CGROUP_V2) {
-        s->memory_peak = number(j->v2, "memory.peak");
-        if (get(j->v2, "memory.events", b, sizeof b) > 0)
-            s->oom_kills = keyed(b, "oom_kill");
-        s->pids_peak = number(j->v2, "pids.peak");
+        s->memory_peak = cgfs_number(j->v2, "memory.peak");
+        if (cgfs_get(j->v2, "memory.events", b, sizeof b) > 0)
+            s->oom_kills = cgfs_keyed(b, "oom_kill");
+        s->pids_peak = cgfs_number(j->v2, "pids.peak");
     } else if (j->kind == CGROUP_V1) {
-        s->memory_peak = number(j->mem, "memory.max_usage_in_bytes");
-        if (get(j->mem, "memory.oom_control", b, sizeof b) > 0)
-            s->oom_kills = keyed(b, "oom_kill");
-        s->pids_peak = number(j->pids, "pids.peak");
+        s->memory_peak = cgfs_number(j->mem, "memory.max_usage_in_bytes");
+        if (cgfs_get(j->mem, "memory.oom_control", b, sizeof b) > 0)
+            s->oom_kills = cgfs_keyed(b, "oom_kill");
+        s->pids_peak = cgfs_number(j->pids, "pids.peak");
     }
 }
 
