@@ -1,6 +1,6 @@
 /* prof_session — what CUPTI's session costs a collection, and what keeping it would cost timing.
  *
- * The metrics stage pays a fixed cost per process (docs/benchmarks.md, "Cost"). This program takes
+ * The metrics stage pays a fixed cost (docs/benchmarks.md, "Cost"). This program takes
  * it apart on one short kernel of our own, in one process, with the collector the worker uses
  * (prof.c) and the default metric list:
  *   1. the kernel timed with events, and the host cost of one launch (a burst of tiny launches),
