@@ -12,7 +12,7 @@
  *
  * The result, in JSON:
  *   metrics  {"<kernel>": {"<metric>": value}}: the shape of the prompts' [NCU PROFILING METRICS].
- *            The kernel's readable name (C++ names demangled to the function's name). A kernel
+ *            The kernel's readable name (kname.h). A kernel
  *            launched several times in one forward: its first launch under its name, the k-th
  *            under "<name>#k". Counter metrics are null when counters were not available.
  *   detail   {"source": "cupti" | "unavailable", "reason" (when unavailable), "chip", "passes",
@@ -62,9 +62,5 @@ void prof_release(void);
  * JSON text {"metrics": ..., "detail": ...} or {"error": "..."}; free it with prof_free. */
 char *prof_collect_json(int device, const char *names_csv, int (*restore)(void), int (*forward)(void));
 void prof_free(char *p);
-
-/* The readable name of a kernel symbol: a C++ (Itanium) mangled name becomes its function's name
- * without scope, template arguments or parameters; other names are copied. */
-void prof_kernel_name(const char *symbol, char *out, size_t len);
 
 #endif
